@@ -1,0 +1,121 @@
+// Validators for PII with a machine-checkable structure. Each takes the exact candidate text
+// and answers whether it is a real value of its kind, checksums included.
+import { base58checkDecode } from './base58check.js';
+import { decodeSegwitAddress } from './bech32.js';
+import { ibanChecksumValid, luhnValid, vinCheckDigit } from './checksums.js';
+import { COUNTRY_CODES, IBAN_LENGTHS } from './countryCodes.js';
+import { eip55Checksummed } from './keccak256.js';
+
+/** Digits with their single-character group separators removed, or undefined if separators are mixed. */
+export function compactDigits(grouped: string): string | undefined {
+  const separators = new Set(grouped.replace(/\d/g, ''));
+  if (separators.size > 1 || !/^\d(?:[ -]?\d)*$/.test(grouped)) return undefined;
+  return grouped.replace(/[ -]/g, '');
+}
+
+export type CardLikeLabel = 'CREDITCARDNUMBER' | 'PHONEIMEI';
+
+/**
+ * A payment card (13-19 digits, industry digit 2-6, groups of 3-6 digits when grouped) or an
+ * IMEI (15 digits in any grouping, e.g. 35-209900-176148-1); both must pass Luhn.
+ * 15 digits with an American Express prefix (34, 37) are a card.
+ */
+export function cardLikeLabel(grouped: string): CardLikeLabel | undefined {
+  const digits = compactDigits(grouped);
+  if (!digits || !luhnValid(digits)) return undefined;
+  if (digits.length === 15 && !/^3[47]/.test(digits)) return 'PHONEIMEI';
+  const groups = grouped.split(/[ -]/);
+  const cardGrouping = groups.length === 1 || groups.every((g) => g.length >= 3 && g.length <= 6);
+  return /^[2-6]\d{12,18}$/.test(digits) && cardGrouping ? 'CREDITCARDNUMBER' : undefined;
+}
+
+export function isValidIban(text: string): boolean {
+  const compact = text.replace(/ /g, '');
+  if (!/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(compact) || !COUNTRY_CODES.has(compact.slice(0, 2))) return false;
+  const expectedLength = IBAN_LENGTHS.get(compact.slice(0, 2));
+  if (expectedLength !== undefined && compact.length !== expectedLength) return false;
+  return ibanChecksumValid(compact);
+}
+
+/** 4-letter bank, ISO country, 2-character location, optional 3-character branch. */
+export function isBicShaped(text: string): boolean {
+  return /^[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?$/.test(text) && COUNTRY_CODES.has(text.slice(4, 6));
+}
+
+export function isValidEmail(text: string): boolean {
+  const at = text.lastIndexOf('@');
+  const local = text.slice(0, at);
+  const domain = text.slice(at + 1);
+  if (at < 1 || local.length > 64 || text.length > 254) return false;
+  if (!/^[\w.%+-]+$/.test(local) || /^\.|\.$|\.\./.test(local)) return false;
+  return isDomainName(domain);
+}
+
+export function isDomainName(domain: string): boolean {
+  const labels = domain.split('.');
+  const label = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+  return labels.length >= 2 && labels.every((l) => label.test(l)) && /^[A-Za-z]{2,63}$/.test(labels.at(-1) ?? '');
+}
+
+/** Dotted decimal, octets 0..255 without leading zeros (which some parsers read as octal). */
+export function isValidIpv4(text: string): boolean {
+  const octets = text.split('.');
+  return octets.length === 4 && octets.every((o) => /^(?:0|[1-9]\d{0,2})$/.test(o) && Number(o) <= 255);
+}
+
+/** RFC 4291 text forms, with `::` compression and an embedded IPv4 tail; no zone index. */
+export function isValidIpv6(text: string): boolean {
+  const ipv4Tail = /(?:^|:)(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (ipv4Tail && !isValidIpv4(ipv4Tail[1])) return false;
+  // The IPv4 tail stands for the last two 16-bit groups.
+  const hexPart = ipv4Tail ? `${text.slice(0, text.length - ipv4Tail[1].length)}0:0` : text;
+  const halves = hexPart.split('::');
+  if (halves.length > 2) return false;
+  const groups = halves.flatMap((half) => (half === '' ? [] : half.split(':')));
+  if (!groups.every((g) => /^[0-9A-Fa-f]{1,4}$/.test(g))) return false;
+  return halves.length === 2 ? groups.length <= 7 : groups.length === 8;
+}
+
+/** Six octets as `aa:bb:…` or `aa-bb-…` (one separator throughout) or Cisco's `aabb.ccdd.eeff`. */
+export function isValidMac(text: string): boolean {
+  return /^[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}$/.test(text) || /^(?:[0-9A-Fa-f]{4}\.){2}[0-9A-Fa-f]{4}$/.test(text);
+}
+
+/** 17 characters without I, O, Q, with a correct check digit in position 9. */
+export function isValidVin(text: string): boolean {
+  return /^[A-HJ-NPR-Z0-9]{17}$/.test(text) && /[A-Z]/.test(text) && vinCheckDigit(text) === text[8];
+}
+
+/** `0x` + 40 hex digits; mixed case must be the EIP-55 checksum. */
+export function isValidEthereumAddress(text: string): boolean {
+  if (!/^0x[0-9A-Fa-f]{40}$/.test(text)) return false;
+  const hex = text.slice(2);
+  if (hex === hex.toLowerCase() || hex === hex.toUpperCase()) return true;
+  return eip55Checksummed(hex) === hex;
+}
+
+export type CryptoAddressLabel = 'BITCOINADDRESS' | 'LITECOINADDRESS';
+
+// Base58Check version bytes. 0x05 (P2SH, "3…") was shared by Litecoin until it moved to "M…";
+// such an address is reported as Bitcoin, the more common reading.
+const BASE58_VERSIONS = new Map<number, CryptoAddressLabel>([
+  [0x00, 'BITCOINADDRESS'],
+  [0x05, 'BITCOINADDRESS'],
+  [0x30, 'LITECOINADDRESS'],
+  [0x32, 'LITECOINADDRESS'],
+]);
+
+const SEGWIT_PREFIXES: ReadonlyArray<[string, CryptoAddressLabel]> = [
+  ['bc', 'BITCOINADDRESS'],
+  ['ltc', 'LITECOINADDRESS'],
+];
+
+/** Which coin a checksum-valid mainnet address belongs to, or undefined when it is not one. */
+export function cryptoAddressLabel(text: string): CryptoAddressLabel | undefined {
+  for (const [hrp, label] of SEGWIT_PREFIXES) {
+    if (text.toLowerCase().startsWith(`${hrp}1`)) return decodeSegwitAddress(text, hrp) ? label : undefined;
+  }
+  const decoded = base58checkDecode(text);
+  if (!decoded || decoded.payload.length !== 20) return undefined;
+  return BASE58_VERSIONS.get(decoded.version);
+}

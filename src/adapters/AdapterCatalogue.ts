@@ -1,0 +1,275 @@
+import { EventEmitter } from 'node:events';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs';
+import path from 'node:path';
+import { checkAdapterName, isValidAdapterName, resolveInsideRoots } from './adapterName.js';
+
+export type AdapterFormat = 'gguf' | 'peft';
+export type AdapterOrigin = 'directory' | 'upload' | 'api';
+
+/** What the catalogue knows of a registered adapter. */
+export interface AdapterEntry {
+  name: string;
+  /** The GGUF LoRA the engine loads (for a PEFT export: its cached conversion). */
+  filePath: string;
+  /** The file or folder the user supplied. */
+  sourcePath: string;
+  format: AdapterFormat;
+  origin: AdapterOrigin;
+  rank: number;
+  alpha: number;
+  sizeBytes: number;
+  defaultScale: number;
+  /** Changes whenever the source changes, so a replaced file is loaded afresh. */
+  version: string;
+  registeredAt: number;
+  lastUsed?: number;
+}
+
+export interface ValidatedAdapter {
+  rank: number;
+  alpha: number;
+}
+
+/** Turns a source (a GGUF file or a PEFT folder) into a validated GGUF LoRA for the base model. */
+export interface AdapterPreparer {
+  /** Throws a typed error naming the problem when the file is not a LoRA for this base. */
+  validateGguf(filePath: string): ValidatedAdapter;
+  /** Converts a PEFT export (cached by version) and validates the result. */
+  preparePeft(folder: string, name: string, version: string): { filePath: string } & ValidatedAdapter;
+}
+
+export interface CatalogueOptions {
+  /** The watched adapters directory, where uploads are stored too. */
+  directory: string;
+  /** Extra roots that vLLM-style load requests may point into (the directory is always allowed). */
+  allowedRoots?: string[];
+  preparer: AdapterPreparer;
+  /** Called with the reason when a dropped-in file is rejected, without its contents. */
+  onRejected?: (source: string, error: unknown) => void;
+}
+
+export class AdapterNotFoundError extends Error {
+  override name = 'AdapterNotFoundError';
+  constructor(readonly adapterName: string) {
+    super(`adapter "${adapterName}" does not exist`);
+  }
+}
+
+export class AdapterConflictError extends Error {
+  override name = 'AdapterConflictError';
+  constructor(readonly adapterName: string) {
+    super(`adapter "${adapterName}" already exists; use ?replace=true to replace it`);
+  }
+}
+
+export class AdapterPathError extends Error {
+  override name = 'AdapterPathError';
+}
+
+const PEFT_CONFIG = 'adapter_config.json';
+const PEFT_WEIGHTS = 'adapter_model.safetensors';
+// Upload temporaries start with a dot, so the directory scan never registers a half-written file.
+const TEMPORARY_PREFIX = '.upload-';
+
+function versionOf(stats: Stats): string {
+  return `${stats.ino}-${stats.size}-${Math.round(stats.mtimeMs)}`;
+}
+
+/**
+ * The adapters the server can serve: found in the adapters directory (kept in sync by watching it), uploaded,
+ * or registered by path. Emits 'removed' and 'replaced' with the old entry, so the engine can release weights.
+ */
+export class AdapterCatalogue extends EventEmitter {
+  private readonly entries = new Map<string, AdapterEntry>();
+  private readonly rejectedVersions = new Map<string, string>();
+  private watcher?: FSWatcher;
+  private poll?: NodeJS.Timeout;
+  private rescanTimer?: NodeJS.Timeout;
+
+  constructor(private readonly options: CatalogueOptions) {
+    super();
+    mkdirSync(options.directory, { recursive: true });
+  }
+
+  get directory(): string {
+    return this.options.directory;
+  }
+
+  list(): AdapterEntry[] {
+    return [...this.entries.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  find(name: string): AdapterEntry | undefined {
+    return this.entries.get(name);
+  }
+
+  get(name: string): AdapterEntry {
+    const entry = this.entries.get(name);
+    if (!entry) throw new AdapterNotFoundError(name);
+    return entry;
+  }
+
+  markUsed(name: string): void {
+    const entry = this.entries.get(name);
+    if (entry) entry.lastUsed = Date.now();
+  }
+
+  /** Registers what is in the directory now and drops what is gone; then keeps doing so as files change. */
+  start(): void {
+    this.rescan();
+    try {
+      this.watcher = watch(this.options.directory, () => this.scheduleRescan());
+      this.watcher.on('error', () => undefined);
+    } catch {
+      // Some filesystems cannot be watched; the poll below still notices changes.
+    }
+    // Events can be missed (editors, network filesystems), so a slow poll backs the watcher up.
+    this.poll = setInterval(() => this.rescan(), 1000);
+    this.poll.unref();
+  }
+
+  stop(): void {
+    this.watcher?.close();
+    clearInterval(this.poll);
+    clearTimeout(this.rescanTimer);
+  }
+
+  private scheduleRescan(): void {
+    clearTimeout(this.rescanTimer);
+    this.rescanTimer = setTimeout(() => this.rescan(), 100);
+  }
+
+  /** Synchronises the directory's adapters with the catalogue. */
+  rescan(): void {
+    const seen = new Set<string>();
+    let names: string[];
+    try {
+      names = readdirSync(this.options.directory);
+    } catch {
+      return;
+    }
+    for (const fileName of names) {
+      const source = path.join(this.options.directory, fileName);
+      const candidate = this.directoryCandidate(fileName, source);
+      if (!candidate) continue;
+      seen.add(candidate.name);
+      const existing = this.entries.get(candidate.name);
+      if (existing && existing.origin === 'api') continue;
+      if (existing && existing.version === candidate.version) continue;
+      if (this.rejectedVersions.get(source) === candidate.version) continue;
+      try {
+        this.register(candidate.name, source, candidate.format, 'directory', candidate.version);
+        this.rejectedVersions.delete(source);
+      } catch (error) {
+        this.rejectedVersions.set(source, candidate.version);
+        this.options.onRejected?.(source, error);
+      }
+    }
+    for (const entry of [...this.entries.values()]) {
+      if (entry.origin !== 'api' && !seen.has(entry.name)) this.remove(entry.name);
+    }
+  }
+
+  private directoryCandidate(fileName: string, source: string): { name: string; format: AdapterFormat; version: string } | undefined {
+    if (fileName.startsWith('.')) return undefined;
+    let stats: Stats;
+    try {
+      stats = statSync(source);
+    } catch {
+      return undefined;
+    }
+    if (stats.isFile() && fileName.endsWith('.gguf')) {
+      const name = fileName.slice(0, -'.gguf'.length);
+      return isValidAdapterName(name) ? { name, format: 'gguf', version: versionOf(stats) } : undefined;
+    }
+    if (stats.isDirectory() && isValidAdapterName(fileName)) {
+      try {
+        const config = statSync(path.join(source, PEFT_CONFIG));
+        const weights = statSync(path.join(source, PEFT_WEIGHTS));
+        return { name: fileName, format: 'peft', version: `${versionOf(config)}+${versionOf(weights)}` };
+      } catch {
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  private register(name: string, source: string, format: AdapterFormat, origin: AdapterOrigin, version: string): AdapterEntry {
+    const prepared =
+      format === 'gguf'
+        ? { filePath: source, ...this.options.preparer.validateGguf(source) }
+        : this.options.preparer.preparePeft(source, name, version);
+    const entry: AdapterEntry = {
+      name,
+      filePath: prepared.filePath,
+      sourcePath: source,
+      format,
+      origin,
+      rank: prepared.rank,
+      alpha: prepared.alpha,
+      sizeBytes: statSync(prepared.filePath).size,
+      defaultScale: 1,
+      version,
+      registeredAt: Date.now(),
+    };
+    const previous = this.entries.get(name);
+    this.entries.set(name, entry);
+    if (previous) this.emit('replaced', previous, entry);
+    return entry;
+  }
+
+  /** Unregisters an adapter; files the server stored (uploads, directory files) are deleted too. */
+  remove(name: string, options: { deleteFiles?: boolean } = {}): AdapterEntry {
+    const entry = this.get(name);
+    this.entries.delete(name);
+    if (options.deleteFiles && entry.origin !== 'api') rmSync(entry.sourcePath, { recursive: true, force: true });
+    this.emit('removed', entry);
+    return entry;
+  }
+
+  /**
+   * Stores an uploaded adapter: the caller has written it to `temporaryPath` (from `temporaryUploadPath`);
+   * it is validated, then renamed into place atomically, so readers never see a partial file.
+   */
+  adoptUpload(name: string, temporaryPath: string, format: AdapterFormat, replace: boolean): AdapterEntry {
+    checkAdapterName(name);
+    const existing = this.entries.get(name);
+    if (existing && !replace) throw new AdapterConflictError(name);
+    const target = path.join(this.options.directory, format === 'gguf' ? `${name}.gguf` : name);
+    try {
+      if (format === 'gguf') this.options.preparer.validateGguf(temporaryPath);
+      else this.options.preparer.preparePeft(temporaryPath, name, `upload-${Date.now()}`);
+    } catch (error) {
+      rmSync(temporaryPath, { recursive: true, force: true });
+      throw error;
+    }
+    if (existing && existing.origin !== 'api' && existing.sourcePath !== target) rmSync(existing.sourcePath, { recursive: true, force: true });
+    if (format === 'peft') rmSync(target, { recursive: true, force: true });
+    renameSync(temporaryPath, target);
+    const version = format === 'gguf' ? versionOf(statSync(target)) : this.directoryCandidate(name, target)?.version ?? String(Date.now());
+    return this.register(name, target, format, 'upload', version);
+  }
+
+  /** A fresh hidden path inside the adapters directory, on the same filesystem, for streaming an upload to. */
+  temporaryUploadPath(): string {
+    return path.join(this.options.directory, `${TEMPORARY_PREFIX}${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+  }
+
+  /** vLLM's load_lora_adapter: registers a file or PEFT folder that must lie inside an allowed root. */
+  registerPath(name: string, requestedPath: string, replace = false): AdapterEntry {
+    checkAdapterName(name);
+    const roots = [this.options.directory, ...(this.options.allowedRoots ?? [])];
+    const resolved = resolveInsideRoots(requestedPath, roots);
+    if (!resolved) throw new AdapterPathError(`lora_path must be an existing file or folder inside an allowed adapters root (${roots.length} configured)`);
+    const existing = this.entries.get(name);
+    if (existing && !replace) throw new AdapterConflictError(name);
+    const stats = statSync(resolved);
+    const format: AdapterFormat = stats.isDirectory() ? 'peft' : 'gguf';
+    if (format === 'peft' && !existsSync(path.join(resolved, PEFT_CONFIG))) {
+      throw new AdapterPathError(`lora_path is a folder without ${PEFT_CONFIG}`);
+    }
+    const candidate = this.directoryCandidate(path.basename(resolved), resolved);
+    const version = candidate?.version ?? versionOf(stats);
+    return this.register(name, resolved, format, 'api', version);
+  }
+}

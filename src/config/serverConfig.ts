@@ -1,0 +1,84 @@
+import { z } from 'zod';
+
+/**
+ * Every server setting, declared once: the flag name, its ADAPTD_* environment twin, its default and its help
+ * text all come from this table, so `--help`, validation and the README cannot drift apart.
+ */
+const integer = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
+
+export const SERVER_OPTIONS = {
+  model: { schema: z.string().min(1).optional(), help: 'base model GGUF path; none: the generated demo model and demo adapters' },
+  modelId: { schema: z.string().min(1).optional(), help: "id of the base model in the API (default: the GGUF's general.name, slugged)" },
+  adapters: { schema: z.string().min(1).optional(), help: 'adapters directory, watched for *.gguf files and PEFT folders (default: models/adapters; the demo adapters in demo mode)' },
+  host: { schema: z.string().min(1).default('127.0.0.1'), help: 'address to listen on' },
+  port: { schema: integer(0, 65535).default(8080), help: 'port to listen on (0: any free port)' },
+  apiKeys: { schema: z.string().optional(), help: 'API keys: a JSON file path, or comma-separated keys (none: open access)' },
+  gpu: { schema: z.enum(['auto', 'cuda', 'vulkan', 'off']).default('auto'), help: 'GPU backend: auto, cuda, vulkan or off' },
+  gpuLayers: { schema: z.union([z.literal('auto'), z.literal('max'), integer(0)]).default('auto'), help: 'model layers to offload to the GPU: auto, max or a number' },
+  threads: { schema: integer(0).default(0), help: 'CPU threads for inference (0: the CPUs this process may use, from affinity and cgroup quota)' },
+  contextSize: { schema: integer(64).default(4096), help: 'context size in tokens of each sequence (prompt + completion)' },
+  parallel: { schema: integer(1, 64).default(4), help: 'sequences per context: requests of one adapter set decoded together' },
+  batchSize: { schema: integer(16).default(512), help: 'tokens per decode batch' },
+  maxResidentAdapters: { schema: integer(1).default(8), help: 'adapter sets (contexts) kept in memory at once; idle ones are evicted least-recently-used' },
+  chatTemplate: { schema: z.string().default('jinja'), help: "prompt format: 'jinja' renders the model's own template; or a node-llama-cpp wrapper name (llama3.1, llama3, chatML, general)" },
+  maxBodyBytes: { schema: integer(1024).default(64 * 1024 * 1024), help: 'largest accepted request body in bytes (adapter uploads included)' },
+  maxQueue: { schema: integer(1).default(256), help: 'requests waiting for a sequence before new ones get 429' },
+  shutdownTimeout: { schema: integer(0).default(30), help: 'seconds SIGTERM waits for in-flight requests before exiting' },
+  dataDir: { schema: z.string().min(1).default('models/generated'), help: 'where generated demo models and converted adapters are cached' },
+  logLevel: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), help: 'log level' },
+  llamaLogs: { schema: flag.default(false), help: "pass llama.cpp's own log lines through" },
+} as const;
+
+export type ServerOptionName = keyof typeof SERVER_OPTIONS;
+
+const serverConfigSchema = z.object(
+  Object.fromEntries(Object.entries(SERVER_OPTIONS).map(([name, option]) => [name, option.schema])) as {
+    [K in ServerOptionName]: (typeof SERVER_OPTIONS)[K]['schema'];
+  },
+);
+
+export type ServerConfig = Readonly<z.output<typeof serverConfigSchema>>;
+
+export const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+export const envName = (name: string) => `ADAPTD_${kebab(name).replace(/-/g, '_').toUpperCase()}`;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Flags win over environment variables, which win over defaults. */
+export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const raw: Record<string, unknown> = {};
+  for (const name of Object.keys(SERVER_OPTIONS)) {
+    const fromEnv = env[envName(name)];
+    if (fromEnv !== undefined && fromEnv !== '') raw[name] = fromEnv;
+  }
+  const byFlag = new Map(Object.keys(SERVER_OPTIONS).map((name) => [`--${kebab(name)}`, name]));
+  for (let i = 0; i < argv.length; i++) {
+    const [flagName, inlineValue] = argv[i].split(/=(.*)/s, 2);
+    const name = byFlag.get(flagName);
+    if (!name) throw new ConfigError(`unknown option ${flagName} (see --help)`);
+    const value = inlineValue ?? argv[++i];
+    if (value === undefined) throw new ConfigError(`option ${flagName} needs a value`);
+    raw[name] = value;
+  }
+  const parsed = serverConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue.path[0]);
+    throw new ConfigError(`--${kebab(name)} (${envName(name)}): ${issue.message}`);
+  }
+  return Object.freeze(parsed.data);
+}
+
+export function serverHelp(): string {
+  const lines = ['Options (each also read from its environment variable):', ''];
+  for (const [name, option] of Object.entries(SERVER_OPTIONS)) {
+    const fallback = (option.schema as z.ZodType).safeParse(undefined);
+    const shown = fallback.success && fallback.data !== undefined ? ` (default: ${String(fallback.data)})` : '';
+    lines.push(`  --${kebab(name)} <value>`.padEnd(34) + `${envName(name)}`);
+    lines.push(`      ${option.help}${shown}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,266 @@
+import path from 'node:path';
+import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
+import { AdapterLoadError, EngineUnavailableError, QueueFullError } from './engineErrors.js';
+
+/** One adapter of a request, resolved by the catalogue to a file and a content version. */
+export interface AdapterRef {
+  name: string;
+  filePath: string;
+  /** Changes whenever the file's content may have changed (size, mtime, inode). */
+  version: string;
+  scale: number;
+}
+
+export interface ContextPoolOptions {
+  contextSize: number;
+  sequencesPerContext: number;
+  batchSize: number;
+  threads: number;
+  maxContexts: number;
+  maxWaiting: number;
+}
+
+/** The adapters applied (scale 0 means "not applied"), in a canonical order: LoRA deltas add, so order is moot. */
+export function adapterSetKey(adapters: AdapterRef[]): string {
+  return adapters
+    .filter((a) => a.scale !== 0)
+    .map((a) => `${a.filePath}@${a.version}*${a.scale}`)
+    .sort()
+    .join('|');
+}
+
+interface PooledContext {
+  key: string;
+  adapters: AdapterRef[];
+  context: LlamaContext;
+  freeSequences: LlamaContextSequence[];
+  busy: number;
+  lastUsed: number;
+  loraKeys: string[];
+  /** Set when an adapter it uses was deleted or replaced: evicted as soon as it falls idle. */
+  stale: boolean;
+}
+
+/** A sequence lent to one request; `release` returns it (its KV cache stays, for prefix reuse). */
+export interface SequenceLease {
+  sequence: LlamaContextSequence;
+  release(): void;
+}
+
+interface LoadedLora {
+  // node-llama-cpp's native adapter handle; typed loosely because it is internal to the library.
+  handle: { dispose(): Promise<void> };
+  resolvedPath: string;
+  refs: number;
+}
+
+interface Waiter {
+  wake: () => void;
+}
+
+/**
+ * Contexts keyed by adapter set. LoRA weights load once per model and are applied per context, so each adapter
+ * set gets its own context, whose sequences serve that set's concurrent requests and are decoded in one batch.
+ * Idle contexts are evicted least-recently-used, and an adapter's weights are freed once no context uses them.
+ */
+export class ContextPool {
+  private readonly contexts = new Map<string, PooledContext>();
+  private readonly creating = new Map<string, Promise<PooledContext>>();
+  private readonly loras = new Map<string, LoadedLora>();
+  private readonly waiters = new Set<Waiter>();
+  private closed = false;
+
+  constructor(
+    private readonly model: LlamaModel,
+    private readonly options: ContextPoolOptions,
+  ) {}
+
+  get waiting(): number {
+    return this.waiters.size;
+  }
+
+  get residentSets(): Array<{ adapters: string[]; busy: number; lastUsed: number }> {
+    return [...this.contexts.values()].map((c) => ({ adapters: c.adapters.map((a) => a.name), busy: c.busy, lastUsed: c.lastUsed }));
+  }
+
+  /** Names of adapters whose weights are in memory now. */
+  get residentAdapterNames(): Set<string> {
+    return new Set([...this.contexts.values()].flatMap((c) => c.adapters.map((a) => a.name)));
+  }
+
+  async acquire(adapters: AdapterRef[], promptTokens: Token[], signal: AbortSignal): Promise<SequenceLease> {
+    const applied = adapters.filter((a) => a.scale !== 0);
+    const key = adapterSetKey(applied);
+    let queued = false;
+    for (;;) {
+      if (this.closed) throw new EngineUnavailableError('the server is shutting down');
+      signal.throwIfAborted();
+      const pooled = this.contexts.get(key);
+      if (pooled && pooled.freeSequences.length > 0) return this.lend(pooled, promptTokens);
+      const pending = this.creating.get(key);
+      if (pending) {
+        await pending;
+        continue;
+      }
+      if (!pooled && (await this.makeRoom())) {
+        await this.create(key, applied);
+        continue;
+      }
+      if (!queued && this.waiters.size >= this.options.maxWaiting) throw new QueueFullError(1);
+      queued = true;
+      await this.waitForChange(signal);
+    }
+  }
+
+  private lend(pooled: PooledContext, promptTokens: Token[]): SequenceLease {
+    // The free sequence whose cache shares the longest prefix with this prompt evaluates the fewest tokens.
+    let best = 0;
+    let bestShared = -1;
+    pooled.freeSequences.forEach((sequence, index) => {
+      const shared = sequence.compareContextTokens(promptTokens).firstDifferentIndex;
+      if (shared > bestShared) [best, bestShared] = [index, shared];
+    });
+    const [sequence] = pooled.freeSequences.splice(best, 1);
+    pooled.busy++;
+    pooled.lastUsed = Date.now();
+    let released = false;
+    return {
+      sequence,
+      release: () => {
+        if (released) return;
+        released = true;
+        pooled.busy--;
+        pooled.lastUsed = Date.now();
+        pooled.freeSequences.push(sequence);
+        if (pooled.stale && pooled.busy === 0) void this.evict(pooled).finally(() => this.notify());
+        else this.notify();
+      },
+    };
+  }
+
+  /** True when a new context may be created now, evicting the least-recently-used idle one if needed. */
+  private async makeRoom(): Promise<boolean> {
+    if (this.contexts.size + this.creating.size < this.options.maxContexts) return true;
+    const idle = [...this.contexts.values()].filter((c) => c.busy === 0).sort((a, b) => a.lastUsed - b.lastUsed)[0];
+    if (!idle) return false;
+    await this.evict(idle);
+    return this.contexts.size + this.creating.size < this.options.maxContexts;
+  }
+
+  private create(key: string, adapters: AdapterRef[]): Promise<PooledContext> {
+    const creation = this.createContext(key, adapters).finally(() => {
+      this.creating.delete(key);
+      this.notify();
+    });
+    this.creating.set(key, creation);
+    return creation;
+  }
+
+  private async createContext(key: string, adapters: AdapterRef[]): Promise<PooledContext> {
+    const loraKeys = adapters.map((a) => `${path.resolve(a.filePath)}@${a.version}`);
+    this.forgetStaleLoraVersions(adapters);
+    let context: LlamaContext;
+    try {
+      context = await this.model.createContext({
+        contextSize: this.options.contextSize,
+        sequences: this.options.sequencesPerContext,
+        batchSize: this.options.batchSize,
+        threads: { ideal: this.options.threads, min: 1 },
+        failedCreationRemedy: false,
+        lora: adapters.length > 0 ? { adapters: adapters.map((a) => ({ filePath: a.filePath, scale: a.scale })) } : undefined,
+      });
+    } catch (error) {
+      const culprit = adapters.find((a) => !this.modelLoras().has(path.resolve(a.filePath)));
+      throw new AdapterLoadError(culprit?.name ?? adapters.map((a) => a.name).join('+'), error);
+    }
+    adapters.forEach((adapter, index) => this.retainLora(loraKeys[index], path.resolve(adapter.filePath)));
+    const freeSequences: LlamaContextSequence[] = [];
+    for (let i = 0; i < this.options.sequencesPerContext; i++) freeSequences.push(context.getSequence());
+    const pooled: PooledContext = { key, adapters, context, freeSequences, busy: 0, lastUsed: Date.now(), loraKeys, stale: false };
+    this.contexts.set(key, pooled);
+    return pooled;
+  }
+
+  // node-llama-cpp caches adapter weights by path for the model's lifetime and offers no public way to free
+  // them; this is the one place that reaches into that cache, to release weights and to pick up replaced files.
+  private modelLoras(): Map<string, { dispose(): Promise<void> }> {
+    return (this.model as unknown as { _loraAdapters: Map<string, { dispose(): Promise<void> }> })._loraAdapters;
+  }
+
+  /** A file replaced under the same path must load afresh; contexts still using the old weights keep them. */
+  private forgetStaleLoraVersions(adapters: AdapterRef[]): void {
+    for (const adapter of adapters) {
+      const resolvedPath = path.resolve(adapter.filePath);
+      const current = `${resolvedPath}@${adapter.version}`;
+      const cached = this.modelLoras().get(resolvedPath);
+      if (cached && !this.loras.get(current)) {
+        const owner = [...this.loras.values()].find((l) => l.handle === cached);
+        if (owner) this.modelLoras().delete(resolvedPath);
+      }
+    }
+  }
+
+  private retainLora(loraKey: string, resolvedPath: string): void {
+    const existing = this.loras.get(loraKey);
+    if (existing) {
+      existing.refs++;
+      return;
+    }
+    const handle = this.modelLoras().get(resolvedPath);
+    if (handle) this.loras.set(loraKey, { handle, resolvedPath, refs: 1 });
+  }
+
+  private async releaseLora(loraKey: string): Promise<void> {
+    const loaded = this.loras.get(loraKey);
+    if (!loaded || --loaded.refs > 0) return;
+    this.loras.delete(loraKey);
+    if (this.modelLoras().get(loaded.resolvedPath) === loaded.handle) this.modelLoras().delete(loaded.resolvedPath);
+    await loaded.handle.dispose();
+  }
+
+  private async evict(pooled: PooledContext): Promise<void> {
+    if (this.contexts.get(pooled.key) !== pooled) return;
+    this.contexts.delete(pooled.key);
+    await pooled.context.dispose();
+    for (const loraKey of pooled.loraKeys) await this.releaseLora(loraKey);
+  }
+
+  /** Drops idle contexts that use an adapter, e.g. after it was deleted or replaced; busy ones finish first. */
+  async evictAdapter(filePath: string): Promise<void> {
+    const resolvedPath = path.resolve(filePath);
+    for (const pooled of [...this.contexts.values()]) {
+      if (!pooled.adapters.some((a) => path.resolve(a.filePath) === resolvedPath)) continue;
+      pooled.stale = true;
+      if (pooled.busy === 0) await this.evict(pooled);
+    }
+  }
+
+  private waitForChange(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        wake: () => {
+          signal.removeEventListener('abort', onAbort);
+          this.waiters.delete(waiter);
+          resolve();
+        },
+      };
+      const onAbort = () => {
+        this.waiters.delete(waiter);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiters.add(waiter);
+    });
+  }
+
+  private notify(): void {
+    for (const waiter of [...this.waiters]) waiter.wake();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.notify();
+    await Promise.allSettled([...this.creating.values()]);
+    for (const pooled of [...this.contexts.values()]) await this.evict(pooled);
+  }
+}

@@ -1,0 +1,311 @@
+import {
+  ChatMLChatWrapper,
+  GeneralChatWrapper,
+  Llama3ChatWrapper,
+  Llama3_1ChatWrapper,
+  getLlama,
+  LlamaLogLevel,
+  LlamaGrammarEvaluationState,
+  LlamaText,
+  SpecialTokensText,
+  type Llama,
+  type LlamaGrammar,
+  type LlamaModel,
+  type Token,
+} from 'node-llama-cpp';
+import { availableCpus } from './cpuBudget.js';
+import { ContextPool, type AdapterRef } from './ContextPool.js';
+import { ContextOverflowError, EngineError, EngineUnavailableError, GrammarError } from './engineErrors.js';
+
+export type { AdapterRef } from './ContextPool.js';
+export type { Token } from 'node-llama-cpp';
+
+export interface EngineOptions {
+  modelPath: string;
+  gpu: 'auto' | 'cuda' | 'vulkan' | 'off';
+  gpuLayers: 'auto' | 'max' | number;
+  /** 0: every CPU this process may use. */
+  threads: number;
+  contextSize: number;
+  sequencesPerContext: number;
+  batchSize: number;
+  maxContexts: number;
+  maxWaiting: number;
+  llamaLogs: boolean;
+  log: (message: string) => void;
+}
+
+/** A piece of prompt: template text may contain special tokens, user text never becomes one. */
+export interface PromptSegment {
+  text: string;
+  special: boolean;
+}
+
+export interface SamplingOptions {
+  temperature: number;
+  topP: number;
+  seed?: number;
+  presencePenalty: number;
+  frequencyPenalty: number;
+}
+
+export interface GenerationRequest {
+  adapters: AdapterRef[];
+  promptTokens: Token[];
+  /** Already checked against the context by `fitCompletion`. */
+  maxTokens: number;
+  sampling: SamplingOptions;
+  stop: string[];
+  /** GBNF text; the output is constrained to it. */
+  grammar?: string;
+  signal: AbortSignal;
+}
+
+export type FinishReason = 'stop' | 'length';
+
+export type GenerationEvent =
+  | { type: 'text'; text: string }
+  | { type: 'done'; finishReason: FinishReason; promptTokens: number; completionTokens: number };
+
+export interface BaseModelInfo {
+  name: string;
+  architecture: string;
+  chatTemplate?: string;
+  trainContextSize: number;
+  bosToken?: string;
+  eosToken?: string;
+  /** Texts of control tokens (e.g. "<|eot_id|>"), which user text must never turn into. */
+  specialTokenTexts: string[];
+  sizeBytes: number;
+  gpu: string | false;
+  threads: number;
+}
+
+const MAX_CACHED_GRAMMARS = 64;
+
+/** The only owner of node-llama-cpp: one base model, a pool of contexts per adapter set, token generation. */
+export class LlamaEngine {
+  private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
+  private closed = false;
+
+  private constructor(
+    private readonly llama: Llama,
+    private readonly model: LlamaModel,
+    readonly pool: ContextPool,
+    readonly info: BaseModelInfo,
+    readonly contextSize: number,
+  ) {}
+
+  static async load(options: EngineOptions): Promise<LlamaEngine> {
+    const threads = options.threads > 0 ? options.threads : availableCpus();
+    const llama = await getLlama({
+      gpu: options.gpu === 'off' ? false : options.gpu,
+      build: 'never',
+      maxThreads: threads,
+      logLevel: options.llamaLogs ? LlamaLogLevel.info : LlamaLogLevel.error,
+      logger: (level, message) => {
+        if (options.llamaLogs || level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) options.log(`llama.cpp: ${message.trim()}`);
+      },
+    });
+    const model = await llama.loadModel({ modelPath: options.modelPath, gpuLayers: options.gpuLayers });
+    const metadata = model.fileInfo.metadata as Record<string, any>;
+    const info: BaseModelInfo = {
+      name: String(metadata.general?.name ?? 'model'),
+      architecture: String(metadata.general?.architecture ?? 'unknown'),
+      chatTemplate: metadata.tokenizer?.chat_template,
+      trainContextSize: model.trainContextSize,
+      bosToken: model.tokens.bosString ?? undefined,
+      eosToken: model.tokens.eosString ?? undefined,
+      specialTokenTexts: specialTokenTexts(model),
+      sizeBytes: model.size,
+      gpu: llama.gpu,
+      threads,
+    };
+    const contextSize = Math.min(options.contextSize, model.trainContextSize);
+    const pool = new ContextPool(model, {
+      contextSize,
+      sequencesPerContext: options.sequencesPerContext,
+      batchSize: options.batchSize,
+      threads,
+      maxContexts: options.maxContexts,
+      maxWaiting: options.maxWaiting,
+    });
+    return new LlamaEngine(llama, model, pool, info, contextSize);
+  }
+
+  tokenize(segments: PromptSegment[]): Token[] {
+    const text = LlamaText(segments.map((s) => (s.special ? new SpecialTokensText(s.text) : s.text)));
+    return text.tokenize(this.model.tokenizer);
+  }
+
+  /** A raw completion prompt: plain text (no special tokens), after BOS when the model wants one, as llama-server does. */
+  tokenizeCompletionPrompt(text: string): Token[] {
+    const tokens = this.model.tokenize(text, false);
+    const bos = this.model.tokens.bos;
+    return this.model.tokens.shouldPrependBosToken && bos !== null ? [bos, ...tokens] : tokens;
+  }
+
+  detokenize(tokens: Token[]): string {
+    return this.model.detokenize(tokens);
+  }
+
+  /**
+   * Renders plain-text turns with one of node-llama-cpp's built-in chat wrappers, for models whose own template
+   * is missing or unusable. Llama 3.1's wrapper is given a fixed date so the prompt does not change at midnight.
+   */
+  wrapperPromptTokens(wrapperName: string, turns: Array<{ role: 'system' | 'user' | 'assistant'; text: string }>): Token[] {
+    const wrapper = createChatWrapper(wrapperName);
+    const chatHistory = turns.map((turn) =>
+      turn.role === 'assistant' ? { type: 'model' as const, response: [turn.text] } : { type: turn.role, text: turn.text },
+    );
+    chatHistory.push({ type: 'model', response: [] });
+    return wrapper.generateContextState({ chatHistory }).contextText.tokenize(this.model.tokenizer);
+  }
+
+  /** The completion budget for a prompt: the request's max_tokens, or all the context leaves; never truncation. */
+  fitCompletion(promptTokens: number, requestedMaxTokens: number | undefined): number {
+    const room = this.contextSize - promptTokens;
+    if (requestedMaxTokens === undefined) {
+      if (room < 1) throw new ContextOverflowError(promptTokens, 1, this.contextSize);
+      return room;
+    }
+    if (requestedMaxTokens > room) throw new ContextOverflowError(promptTokens, requestedMaxTokens, this.contextSize);
+    return requestedMaxTokens;
+  }
+
+  /** Compiles GBNF once per distinct text; a bad grammar is a typed error, not a crash. */
+  compileGrammar(gbnf: string): Promise<LlamaGrammar> {
+    let grammar = this.grammars.get(gbnf);
+    if (!grammar) {
+      grammar = this.llama.createGrammar({ grammar: gbnf }).catch((error: unknown) => {
+        this.grammars.delete(gbnf);
+        throw new GrammarError(`the output grammar could not be compiled: ${error instanceof Error ? error.message : String(error)}`);
+      });
+      if (this.grammars.size >= MAX_CACHED_GRAMMARS) this.grammars.delete(this.grammars.keys().next().value!);
+      this.grammars.set(gbnf, grammar);
+    }
+    return grammar;
+  }
+
+  /**
+   * Generates text for one request on a sequence of its adapter set's context, as text deltas then one `done`.
+   * Breaking out of the loop (a client that went away) or aborting the signal frees the sequence at once.
+   */
+  async *generate(request: GenerationRequest): AsyncGenerator<GenerationEvent> {
+    if (this.closed) throw new EngineUnavailableError('the server is shutting down');
+    const { promptTokens } = request;
+    const grammar = request.grammar === undefined ? undefined : await this.compileGrammar(request.grammar);
+    const lease = await this.pool.acquire(request.adapters, promptTokens, request.signal);
+    try {
+      const sequence = lease.sequence;
+      // Keep the cached prefix; at least the last prompt token is evaluated again to get fresh logits.
+      await sequence.adaptStateToTokens(promptTokens.slice(0, -1), false);
+      const pending = promptTokens.slice(sequence.nextTokenIndex);
+      const generated: Token[] = [];
+      const stops = new StopTextDetector(request.stop);
+      let emitted = 0;
+      let finishReason: FinishReason | undefined;
+      let finalText = '';
+      const sampling = request.sampling;
+      const penalise = sampling.presencePenalty !== 0 || sampling.frequencyPenalty !== 0;
+      const iterator = sequence.evaluate(pending, {
+        temperature: sampling.temperature,
+        topP: sampling.topP < 1 ? sampling.topP : undefined,
+        seed: sampling.seed,
+        grammarEvaluationState: grammar ? new LlamaGrammarEvaluationState({ model: this.model, grammar }) : undefined,
+        repeatPenalty: penalise
+          ? { punishTokens: () => generated, penalty: 1, presencePenalty: sampling.presencePenalty, frequencyPenalty: sampling.frequencyPenalty }
+          : undefined,
+        yieldEogToken: false,
+      });
+      try {
+        for await (const token of iterator) {
+          request.signal.throwIfAborted();
+          generated.push(token);
+          const text = this.model.detokenize(generated);
+          const stopAt = stops.find(text);
+          if (stopAt !== undefined) {
+            [finishReason, finalText] = ['stop', text.slice(0, stopAt)];
+            break;
+          }
+          if (generated.length >= request.maxTokens) {
+            [finishReason, finalText] = ['length', text];
+            break;
+          }
+          // Hold back a partial UTF-8 character and anything that may be the start of a stop string.
+          const safeEnd = text.endsWith('\uFFFD') ? text.length - 1 : stops.safeEnd(text);
+          if (safeEnd > emitted) {
+            yield { type: 'text', text: text.slice(emitted, safeEnd) };
+            emitted = safeEnd;
+          }
+        }
+      } finally {
+        await iterator.return();
+      }
+      request.signal.throwIfAborted();
+      // The loop also ends when the model emits an end-of-generation token.
+      if (finishReason === undefined) [finishReason, finalText] = ['stop', this.model.detokenize(generated)];
+      if (finalText.length > emitted) yield { type: 'text', text: finalText.slice(emitted) };
+      yield { type: 'done', finishReason, promptTokens: promptTokens.length, completionTokens: generated.length };
+    } finally {
+      lease.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.close();
+    await this.model.dispose();
+    await this.llama.dispose();
+  }
+}
+
+export const CHAT_WRAPPERS = ['llama3.1', 'llama3', 'chatML', 'general'] as const;
+
+function createChatWrapper(name: string) {
+  switch (name) {
+    case 'llama3.1': return new Llama3_1ChatWrapper({ todayDate: new Date('2024-07-26T00:00:00Z'), cuttingKnowledgeDate: null });
+    case 'llama3': return new Llama3ChatWrapper();
+    case 'chatML': return new ChatMLChatWrapper();
+    case 'general': return new GeneralChatWrapper();
+    default: throw new EngineError(`unknown chat wrapper "${name}"; choose one of ${CHAT_WRAPPERS.join(', ')}`);
+  }
+}
+
+function specialTokenTexts(model: LlamaModel): string[] {
+  const texts: string[] = [];
+  for (const token of model.iterateAllTokens()) {
+    if (!model.isSpecialToken(token)) continue;
+    const text = model.detokenize([token], true);
+    if (text.length > 0) texts.push(text);
+  }
+  return texts;
+}
+
+/** Finds the first stop string in generated text, and how much text is surely not the start of one. */
+export class StopTextDetector {
+  constructor(private readonly stops: string[]) {}
+
+  find(text: string): number | undefined {
+    let first: number | undefined;
+    for (const stop of this.stops) {
+      const at = text.indexOf(stop);
+      if (at >= 0 && (first === undefined || at < first)) first = at;
+    }
+    return first;
+  }
+
+  safeEnd(text: string): number {
+    let end = text.length;
+    for (const stop of this.stops) {
+      for (let length = Math.min(stop.length - 1, text.length); length > 0; length--) {
+        if (text.endsWith(stop.slice(0, length))) {
+          end = Math.min(end, text.length - length);
+          break;
+        }
+      }
+    }
+    return end;
+  }
+}

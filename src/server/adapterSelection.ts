@@ -1,0 +1,41 @@
+import type { AdapterCatalogue } from '../adapters/AdapterCatalogue.js';
+import type { AdapterRef } from '../engine/LlamaEngine.js';
+import { ApiError } from './errors.js';
+
+export interface AdapterSelectionRequest {
+  model: string;
+  lora?: Array<{ name: string; scale: number }>;
+  peft?: string;
+}
+
+export interface AdapterSelection {
+  /** Echoed as `model` in responses. */
+  model: string;
+  /** Every adapter named, in request order; scale 0 ones are kept here and skipped by the engine. */
+  adapters: AdapterRef[];
+}
+
+/**
+ * Resolves `model`, `peft` and `lora` into the adapters of one request, once, against the one registry that also
+ * knows the base id. Unknown names are 404s naming the field; nothing falls back to the base silently.
+ */
+export function resolveAdapterSelection(request: AdapterSelectionRequest, baseId: string, catalogue: AdapterCatalogue): AdapterSelection {
+  const chosen = new Map<string, AdapterRef>();
+  const add = (name: string, param: string, scale?: number) => {
+    const entry = catalogue.find(name);
+    if (!entry) {
+      throw new ApiError(404, `The model \`${name.slice(0, 200)}\` does not exist: it is neither the base model nor a registered adapter`, param, 'model_not_found');
+    }
+    chosen.set(name, { name, filePath: entry.filePath, version: entry.version, scale: scale ?? entry.defaultScale });
+  };
+  if (request.model !== baseId) add(request.model, 'model');
+  if (request.peft !== undefined && request.peft !== baseId) add(request.peft, 'peft');
+  const seen = new Set<string>();
+  for (const item of request.lora ?? []) {
+    if (seen.has(item.name)) throw new ApiError(400, `adapter "${item.name.slice(0, 200)}" appears twice in lora`, 'lora', 'duplicate_adapter');
+    seen.add(item.name);
+    add(item.name, 'lora', item.scale);
+  }
+  for (const name of chosen.keys()) catalogue.markUsed(name);
+  return { model: request.model, adapters: [...chosen.values()] };
+}

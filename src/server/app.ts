@@ -1,0 +1,67 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { AdapterCatalogue } from '../adapters/AdapterCatalogue.js';
+import type { ServerConfig } from '../config/serverConfig.js';
+import type { LlamaEngine } from '../engine/LlamaEngine.js';
+import { installErrorHandlers } from './errors.js';
+import { GenerationServing } from './GenerationServing.js';
+import { registerOpenApi } from './plugins/openApi.js';
+import { chatCompletionsRoute } from './routes/chatCompletions.js';
+import { completionsRoute } from './routes/completions.js';
+import { healthRoute, type Readiness } from './routes/health.js';
+import { modelsRoute } from './routes/models.js';
+
+export interface AppDependencies {
+  config: ServerConfig;
+  engine: LlamaEngine;
+  catalogue: AdapterCatalogue;
+  baseId: string;
+  /** Shown in /v1/models, e.g. to say the demo model's output names the adapter that answered. */
+  baseDescription?: string;
+  logger?: FastifyServerOptions['logger'];
+  version?: string;
+}
+
+export interface AdaptdApp {
+  app: FastifyInstance;
+  readiness: Readiness;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Builds the whole HTTP application without listening, so tests and main.ts share it. */
+export async function buildApp(deps: AppDependencies): Promise<AdaptdApp> {
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit: deps.config.maxBodyBytes,
+    // A client's own request id is kept when it is safe to log; otherwise we make one.
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    forceCloseConnections: false,
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandlers(app);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  const readiness: Readiness = { state: 'ok', baseId: deps.baseId, adapterCount: () => deps.catalogue.list().length };
+  const serving = new GenerationServing({
+    engine: deps.engine,
+    catalogue: deps.catalogue,
+    baseId: deps.baseId,
+    chatTemplate: deps.config.chatTemplate,
+  });
+
+  await registerOpenApi(app, deps.version ?? '0.0.0');
+  await app.register(healthRoute, { readiness });
+  await app.register(modelsRoute, { baseId: deps.baseId, baseDescription: deps.baseDescription, catalogue: deps.catalogue, startedAt: Date.now() });
+  await app.register(chatCompletionsRoute, { serving });
+  await app.register(completionsRoute, { serving });
+  return { app, readiness };
+}

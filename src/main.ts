@@ -15,7 +15,7 @@ export function slugModelName(name: string): string {
 }
 
 /** Starts the server; resolves once it listens, with a function that shuts it down gracefully. */
-export async function serve(config: ServerConfig): Promise<{ url: string; close: () => Promise<void> }> {
+export async function serve(config: ServerConfig): Promise<{ url: string; close: () => Promise<void>; engine: LlamaEngine }> {
   const demo = config.model ? undefined : ensureDemoModels(config.dataDir);
   const modelPath = config.model ?? demo!.modelPath;
   const adaptersDir = config.adapters ?? demo?.adaptersDir ?? 'models/adapters';
@@ -67,7 +67,7 @@ export async function serve(config: ServerConfig): Promise<{ url: string; close:
       await app.close();
       await engine.close();
     })());
-  return { url, close };
+  return { url, close, engine };
 }
 
 async function main(argv: string[]): Promise<void> {

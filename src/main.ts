@@ -37,6 +37,7 @@ export async function serve(config: ServerConfig): Promise<{ url: string; close:
   const baseId = config.modelId ?? slugModelName(engine.info.name);
   const catalogue = new AdapterCatalogue({
     directory: adaptersDir,
+    allowedRoots: config.adapterRoots?.split(',').map((root) => root.trim()).filter(Boolean),
     preparer: createAdapterPreparer({ baseModelPath: modelPath, conversionCacheDir: path.join(config.dataDir, 'converted') }),
     onRejected: (source, error) => app.log.warn({ adapter: path.basename(source), reason: (error as Error).message }, 'adapter rejected'),
   });

@@ -82,6 +82,8 @@ function versionOf(stats: Stats): string {
 export class AdapterCatalogue extends EventEmitter {
   private readonly entries = new Map<string, AdapterEntry>();
   private readonly rejectedVersions = new Map<string, string>();
+  /** Directory sources unloaded through the API: not registered again until their content changes. */
+  private readonly suppressedVersions = new Map<string, string>();
   private watcher?: FSWatcher;
   private poll?: NodeJS.Timeout;
   private rescanTimer?: NodeJS.Timeout;
@@ -157,6 +159,7 @@ export class AdapterCatalogue extends EventEmitter {
       if (existing && existing.origin === 'api') continue;
       if (existing && existing.version === candidate.version) continue;
       if (this.rejectedVersions.get(source) === candidate.version) continue;
+      if (this.suppressedVersions.get(source) === candidate.version) continue;
       try {
         this.register(candidate.name, source, candidate.format, 'directory', candidate.version);
         this.rejectedVersions.delete(source);
@@ -218,11 +221,15 @@ export class AdapterCatalogue extends EventEmitter {
     return entry;
   }
 
-  /** Unregisters an adapter; files the server stored (uploads, directory files) are deleted too. */
-  remove(name: string, options: { deleteFiles?: boolean } = {}): AdapterEntry {
+  /**
+   * Unregisters an adapter. `deleteFiles` also deletes a file the directory holds (so it does not come back);
+   * `suppress` keeps it registered-off until its content changes, for vLLM-style unload of a directory adapter.
+   */
+  remove(name: string, options: { deleteFiles?: boolean; suppress?: boolean } = {}): AdapterEntry {
     const entry = this.get(name);
     this.entries.delete(name);
     if (options.deleteFiles && entry.origin !== 'api') rmSync(entry.sourcePath, { recursive: true, force: true });
+    else if (options.suppress && entry.origin !== 'api') this.suppressedVersions.set(entry.sourcePath, entry.version);
     this.emit('removed', entry);
     return entry;
   }
@@ -270,6 +277,7 @@ export class AdapterCatalogue extends EventEmitter {
     }
     const candidate = this.directoryCandidate(path.basename(resolved), resolved);
     const version = candidate?.version ?? versionOf(stats);
+    this.suppressedVersions.delete(resolved);
     return this.register(name, resolved, format, 'api', version);
   }
 }

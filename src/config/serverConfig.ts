@@ -11,6 +11,7 @@ export const SERVER_OPTIONS = {
   model: { schema: z.string().min(1).optional(), help: 'base model GGUF path; none: the generated demo model and demo adapters' },
   modelId: { schema: z.string().min(1).optional(), help: "id of the base model in the API (default: the GGUF's general.name, slugged)" },
   adapters: { schema: z.string().min(1).optional(), help: 'adapters directory, watched for *.gguf files and PEFT folders (default: models/adapters; the demo adapters in demo mode)' },
+  adapterRoots: { schema: z.string().optional(), help: 'comma-separated extra folders that /v1/load_lora_adapter paths may point into (the adapters directory always may)' },
   host: { schema: z.string().min(1).default('127.0.0.1'), help: 'address to listen on' },
   port: { schema: integer(0, 65535).default(8080), help: 'port to listen on (0: any free port)' },
   apiKeys: { schema: z.string().optional(), help: 'API keys: a JSON file path, or comma-separated keys (none: open access)' },

@@ -6,7 +6,9 @@ import type { ServerConfig } from '../config/serverConfig.js';
 import type { LlamaEngine } from '../engine/LlamaEngine.js';
 import { installErrorHandlers } from './errors.js';
 import { GenerationServing } from './GenerationServing.js';
+import fastifyMultipart from '@fastify/multipart';
 import { registerOpenApi } from './plugins/openApi.js';
+import { adaptersRoute } from './routes/adapters.js';
 import { chatCompletionsRoute } from './routes/chatCompletions.js';
 import { completionsRoute } from './routes/completions.js';
 import { healthRoute, type Readiness } from './routes/health.js';
@@ -63,5 +65,7 @@ export async function buildApp(deps: AppDependencies): Promise<AdaptdApp> {
   await app.register(modelsRoute, { baseId: deps.baseId, baseDescription: deps.baseDescription, catalogue: deps.catalogue, startedAt: Date.now() });
   await app.register(chatCompletionsRoute, { serving });
   await app.register(completionsRoute, { serving });
+  await app.register(fastifyMultipart, { limits: { fileSize: deps.config.maxBodyBytes, files: 2, fields: 8 } });
+  await app.register(adaptersRoute, { catalogue: deps.catalogue, pool: deps.engine.pool, maxUploadBytes: deps.config.maxBodyBytes });
   return { app, readiness };
 }

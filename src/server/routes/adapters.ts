@@ -1,0 +1,164 @@
+import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AdapterConflictError, type AdapterCatalogue, type AdapterEntry } from '../../adapters/AdapterCatalogue.js';
+import { checkAdapterName } from '../../adapters/adapterName.js';
+import type { ContextPool } from '../../engine/ContextPool.js';
+import {
+  adapterEntry,
+  adapterList,
+  adapterNameParams,
+  adapterUploadQuery,
+  loadLoraAdapterRequest,
+  unloadLoraAdapterRequest,
+  type AdapterEntryWire,
+} from '../../protocol/adapters.js';
+import { errorEnvelope } from '../../protocol/errors.js';
+import { ApiError } from '../errors.js';
+
+export interface AdaptersRouteOptions {
+  catalogue: AdapterCatalogue;
+  pool: ContextPool;
+  maxUploadBytes: number;
+}
+
+const PEFT_FILES = ['adapter_config.json', 'adapter_model.safetensors'];
+
+export const adaptersRoute: FastifyPluginAsyncZod<AdaptersRouteOptions> = async (app, { catalogue, pool, maxUploadBytes }) => {
+  const toWire = (entry: AdapterEntry): AdapterEntryWire => {
+    const relative = path.relative(catalogue.directory, entry.sourcePath);
+    return {
+      name: entry.name,
+      source: relative.startsWith('..') || path.isAbsolute(relative) ? entry.sourcePath : relative,
+      format: entry.format,
+      origin: entry.origin,
+      rank: entry.rank,
+      alpha: entry.alpha,
+      size_bytes: entry.sizeBytes,
+      default_scale: entry.defaultScale,
+      resident: pool.residentAdapterNames.has(entry.name),
+      registered_at: Math.floor(entry.registeredAt / 1000),
+      last_used: entry.lastUsed === undefined ? null : Math.floor(entry.lastUsed / 1000),
+    };
+  };
+
+  // Raw adapter uploads arrive as a stream, written straight to disk rather than buffered in memory.
+  app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
+
+  app.get('/v1/adapters', { schema: { summary: 'Registered adapters', tags: ['adapters'], response: { 200: adapterList } } }, async () => ({
+    object: 'list' as const,
+    data: catalogue.list().map(toWire),
+  }));
+
+  app.get(
+    '/v1/adapters/:name',
+    { schema: { summary: 'One adapter', tags: ['adapters'], params: adapterNameParams, response: { 200: adapterEntry, 404: errorEnvelope } } },
+    async (request) => toWire(notFoundAsAdapter(() => catalogue.get(request.params.name))),
+  );
+
+  app.put(
+    '/v1/adapters/:name',
+    {
+      schema: {
+        summary: 'Upload an adapter: a GGUF LoRA as the raw body, or a PEFT export as multipart (adapter_config.json + adapter_model.safetensors)',
+        tags: ['adapters'],
+        params: adapterNameParams,
+        querystring: adapterUploadQuery,
+        response: { 201: adapterEntry, '4xx': errorEnvelope },
+      },
+      bodyLimit: maxUploadBytes,
+    },
+    async (request, reply) => {
+      const name = checkAdapterName(request.params.name);
+      const replace = request.query.replace === 'true';
+      // Checked before the body is read, so a conflicting upload is refused without storing it.
+      if (!replace && catalogue.find(name)) throw new AdapterConflictError(name);
+      const temporary = catalogue.temporaryUploadPath();
+      try {
+        if (request.isMultipart()) {
+          mkdirSync(temporary);
+          await receivePeftFiles(request.parts(), temporary, maxUploadBytes);
+          return reply.status(201).send(toWire(catalogue.adoptUpload(name, temporary, 'peft', replace)));
+        }
+        if (!request.headers['content-type']?.startsWith('application/octet-stream')) {
+          throw new ApiError(400, 'send a GGUF LoRA as application/octet-stream, or a PEFT export as multipart/form-data', null, 'unsupported_media_type');
+        }
+        await writeLimited(request.body as Readable, temporary, maxUploadBytes);
+        return reply.status(201).send(toWire(catalogue.adoptUpload(name, temporary, 'gguf', replace)));
+      } finally {
+        rmSync(temporary, { recursive: true, force: true });
+      }
+    },
+  );
+
+  app.delete(
+    '/v1/adapters/:name',
+    { schema: { summary: 'Unregister and unload an adapter; requests running on it finish first', tags: ['adapters'], params: adapterNameParams, response: { 200: adapterEntry, 404: errorEnvelope } } },
+    async (request) => toWire(notFoundAsAdapter(() => catalogue.remove(request.params.name, { deleteFiles: true }))),
+  );
+
+  app.post(
+    '/v1/load_lora_adapter',
+    { schema: { summary: 'vLLM-compatible: register an adapter from a path inside an allowed adapters root', tags: ['adapters'], body: loadLoraAdapterRequest, response: { 200: z.string(), '4xx': errorEnvelope } } },
+    async (request, reply) => {
+      const { lora_name, lora_path, load_inplace } = request.body;
+      catalogue.registerPath(lora_name, lora_path, load_inplace === true);
+      return reply.type('text/plain').send(`Success: LoRA adapter '${lora_name}' added successfully.`);
+    },
+  );
+
+  app.post(
+    '/v1/unload_lora_adapter',
+    { schema: { summary: 'vLLM-compatible: unregister and unload an adapter', tags: ['adapters'], body: unloadLoraAdapterRequest, response: { 200: z.string(), '4xx': errorEnvelope } } },
+    async (request, reply) => {
+      const { lora_name } = request.body;
+      notFoundAsAdapter(() => catalogue.remove(lora_name, { suppress: true }));
+      return reply.type('text/plain').send(`Success: LoRA adapter '${lora_name}' removed successfully.`);
+    },
+  );
+};
+
+/** On adapter routes an unknown name is about the path, not the `model` field. */
+function notFoundAsAdapter<T>(action: () => T): T {
+  try {
+    return action();
+  } catch (error) {
+    if ((error as Error)?.name === 'AdapterNotFoundError') throw new ApiError(404, (error as Error).message, 'name', 'adapter_not_found');
+    throw error;
+  }
+}
+
+async function writeLimited(source: Readable, target: string, maxBytes: number): Promise<void> {
+  let received = 0;
+  const limit = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      received += chunk.length;
+      if (received > maxBytes) callback(new ApiError(413, `the adapter is larger than the ${maxBytes}-byte upload limit`, null, 'body_too_large'));
+      else callback(null, chunk);
+    },
+  });
+  await pipeline(source, limit, createWriteStream(target, { flags: 'wx' }));
+  if (received === 0) throw new ApiError(400, 'the upload is empty', null, 'empty_upload');
+}
+
+type MultipartPart = { type: 'file' | 'field'; fieldname: string; filename?: string; file?: Readable };
+
+async function receivePeftFiles(parts: AsyncIterable<MultipartPart>, folder: string, maxBytes: number): Promise<void> {
+  const received = new Set<string>();
+  for await (const part of parts) {
+    if (part.type !== 'file' || !part.file) continue;
+    // Files are stored under fixed names: the client's file name never becomes a path.
+    const fileName = PEFT_FILES.find((f) => f === part.filename || f === part.fieldname);
+    if (!fileName) {
+      part.file.resume();
+      throw new ApiError(400, `unexpected file in the PEFT upload; send ${PEFT_FILES.join(' and ')}`, 'file', 'unexpected_file');
+    }
+    await writeLimited(part.file, path.join(folder, fileName), maxBytes);
+    received.add(fileName);
+  }
+  const missing = PEFT_FILES.filter((f) => !received.has(f));
+  if (missing.length > 0) throw new ApiError(400, `the PEFT upload lacks ${missing.join(' and ')}`, 'file', 'missing_file');
+}

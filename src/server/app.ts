@@ -37,6 +37,8 @@ export async function buildApp(deps: AppDependencies): Promise<AdaptdApp> {
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: deps.config.maxBodyBytes,
+    // Long enough that an over-long adapter name gets our clear 400, not a bare 414.
+    routerOptions: { maxParamLength: 512 },
     // A client's own request id is kept when it is safe to log; otherwise we make one.
     genReqId: (request) => {
       const given = request.headers['x-request-id'];

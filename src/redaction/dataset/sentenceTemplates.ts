@@ -128,7 +128,7 @@ export const CLOSINGS: TemplatesByLanguage = {
   it: ['', 'Grazie.', 'Si prega di mantenere riservato.', 'Fatemi sapere se manca qualcosa.', 'Cordiali saluti, {FIRSTNAME}'],
 };
 
-const SLOT = /\{([A-Z]+)\}/g;
+const SLOT = /\{([A-Z][A-Z0-9]*)\}/g;
 
 /** The labels a template's slots name, in order. */
 export function templateLabels(template: string): string[] {

@@ -1,0 +1,249 @@
+import { existsSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { GgmlType } from '../../gguf/ggufTypes.js';
+import { decodeFloats, encodeF16, encodeF32 } from '../../gguf/tensorEncoding.js';
+import { gguf, writeGguf, type GgufTensorToWrite } from '../../gguf/writeGguf.js';
+import { PeftConversionError } from '../adapterErrors.js';
+import { SafetensorsFile, type SafetensorsTensor } from './SafetensorsFile.js';
+import { isTargetModule, peftScaleOfModule, rankOfModule, readPeftConfig, type PeftLoraConfig } from './peftConfig.js';
+import {
+  LLAMA_TARGET_NAMES,
+  PEFT_PREFIX,
+  compareGgufTensorNames,
+  ggufTensorForPeftModule,
+  isEmbeddingTensor,
+} from './peftNames.js';
+
+export const PEFT_CONFIG_FILE = 'adapter_config.json';
+export const PEFT_WEIGHTS_FILE = 'adapter_model.safetensors';
+
+export interface PeftConversionOptions {
+  peftDir: string;
+  outPath: string;
+  /** Element type of the GGUF tensors; f16 halves the file and is what llama.cpp computes LoRA deltas in anyway. */
+  outType?: 'f16' | 'f32';
+}
+
+export interface PeftConversionResult {
+  tensorCount: number;
+  rank: number;
+  alpha: number;
+  /** GGUF base tensors the adapter modifies. */
+  targets: string[];
+  seconds: number;
+}
+
+/** One module's LoRA, checked against the config and ready to be written. */
+interface PlannedPair {
+  module: string;
+  target: string;
+  rank: number;
+  a: SafetensorsTensor;
+  b: SafetensorsTensor;
+  embedding: boolean;
+  /** Multiplier for lora_b so llama.cpp's alpha/rank equals PEFT's effective scale for this module. */
+  bFactor: number;
+}
+
+const reject = (reason: ConstructorParameters<typeof PeftConversionError>[0], message: string): never => {
+  throw new PeftConversionError(reason, message);
+};
+
+const listed = (names: string[]) => (names.length > 5 ? `${names.slice(0, 5).join(', ')} and ${names.length - 5} more` : names.join(', '));
+
+/**
+ * Converts a PEFT LoRA export (adapter_config.json + adapter_model.safetensors) of a Llama model into a GGUF LoRA
+ * that makes llama.cpp compute exactly what PEFT computes. Everything is checked before the output is opened, data
+ * is converted one tensor at a time, and the output appears atomically, so a failure leaves nothing behind.
+ */
+export function convertPeftToGguf(options: PeftConversionOptions): PeftConversionResult {
+  const started = performance.now();
+  const outType = options.outType ?? 'f16';
+  const configPath = join(options.peftDir, PEFT_CONFIG_FILE);
+  const weightsPath = join(options.peftDir, PEFT_WEIGHTS_FILE);
+  if (!existsSync(options.peftDir) || !statSync(options.peftDir).isDirectory()) {
+    reject('missing-file', `${options.peftDir} is not a directory holding a PEFT export`);
+  }
+  if (!existsSync(configPath)) reject('missing-file', `the PEFT export has no ${PEFT_CONFIG_FILE}`);
+  if (!existsSync(weightsPath)) {
+    const pickled = existsSync(join(options.peftDir, 'adapter_model.bin'));
+    reject('missing-file',
+      pickled
+        ? `the PEFT export has adapter_model.bin (a pickle) but no ${PEFT_WEIGHTS_FILE}; re-save it with safe_serialization=True`
+        : `the PEFT export has no ${PEFT_WEIGHTS_FILE}`);
+  }
+
+  const config = readPeftConfig(configPath);
+  const weights = SafetensorsFile.open(weightsPath);
+  try {
+    const pairs = planPairs(config, weights);
+    // GGUF stores one alpha; llama.cpp scales each pair by alpha / (that pair's rank).
+    const ggufAlpha = config.loraAlpha;
+    for (const pair of pairs) {
+      const llamaScale = ggufAlpha !== 0 ? Math.fround(ggufAlpha) / pair.rank : 1;
+      pair.bFactor = peftScaleOfModule(config, pair.module, pair.rank) / llamaScale;
+    }
+
+    const tensors: GgufTensorToWrite[] = pairs.flatMap((pair) => ggufTensorsOfPair(pair, weights, outType));
+    writeGguf(resolve(options.outPath), {
+      metadata: [
+        ['general.architecture', gguf.string('llama')],
+        ['general.type', gguf.string('adapter')],
+        ['general.name', gguf.string(basename(resolve(options.peftDir)))],
+        ['adapter.type', gguf.string('lora')],
+        ['adapter.lora.alpha', gguf.f32(ggufAlpha)],
+      ],
+      tensors,
+    });
+    return {
+      tensorCount: tensors.length,
+      rank: config.r,
+      alpha: config.loraAlpha,
+      targets: pairs.map((pair) => pair.target),
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    weights.close();
+  }
+}
+
+/** Names, pairing, shapes and config agreement: every check that can fail before anything is written. */
+function planPairs(config: PeftLoraConfig, weights: SafetensorsFile): PlannedPair[] {
+  const halves = new Map<string, { a?: SafetensorsTensor; b?: SafetensorsTensor; embedding: boolean }>();
+  const unsupported: string[] = [];
+  for (const tensor of weights.tensors.values()) {
+    const name = tensor.name.startsWith(PEFT_PREFIX) ? tensor.name.slice(PEFT_PREFIX.length) : tensor.name;
+    const match = /^(.+)\.(?:lora_(A|B)\.weight|lora_embedding_(A|B))$/.exec(name);
+    if (!match) {
+      unsupported.push(tensor.name);
+      continue;
+    }
+    const [, module, linearSide, embeddingSide] = match;
+    const half = halves.get(module) ?? { embedding: embeddingSide !== undefined };
+    half[(linearSide ?? embeddingSide) === 'A' ? 'a' : 'b'] = tensor;
+    halves.set(module, half);
+  }
+  if (unsupported.length > 0) {
+    reject('unsupported-tensor',
+      `adapter_model.safetensors has tensors that are not LoRA A/B weights: ${listed(unsupported)}` +
+        (unsupported.some((n) => /embed_tokens\.weight$|lm_head\.weight$/.test(n))
+          ? ' (full embedding or output weights, usually from tokens added during fine-tuning)'
+          : ''));
+  }
+  if (halves.size === 0) reject('empty', 'adapter_model.safetensors holds no LoRA tensors');
+
+  const unknown = [...halves.keys()].filter((module) => ggufTensorForPeftModule(module) === undefined);
+  if (unknown.length > 0) {
+    reject('unknown-module', `modules that a Llama model does not have (or that cannot be converted): ${listed(unknown)}`);
+  }
+
+  const pairs: PlannedPair[] = [];
+  for (const [module, { a, b, embedding }] of halves) {
+    if (!a || !b) {
+      reject('unpaired', `${module} has a ${a ? 'lora_A' : 'lora_B'} tensor but no ${a ? 'lora_B' : 'lora_A'}`);
+    }
+    const target = ggufTensorForPeftModule(module)!;
+    if (embedding !== isEmbeddingTensor(target)) {
+      reject('unsupported-tensor',
+        embedding
+          ? `${module} has lora_embedding tensors but is not the token embedding`
+          : `${module} is the token embedding but has lora_A/lora_B tensors instead of lora_embedding_A/B`);
+    }
+    const shapeA = `[${a!.shape.join(', ')}]`;
+    const shapeB = `[${b!.shape.join(', ')}]`;
+    if (a!.shape.length !== 2 || b!.shape.length !== 2) {
+      reject('shape-mismatch', `${module}: lora A ${shapeA} and lora B ${shapeB} must both be 2-D`);
+    }
+    // PEFT: A is [rank, in] and B is [out, rank] (for embeddings [rank, vocabulary] and [width, rank]).
+    const rank = a!.shape[0];
+    if (b!.shape[1] !== rank) {
+      reject('shape-mismatch', `${module}: lora A ${shapeA} has rank ${rank} but lora B ${shapeB} has rank ${b!.shape[1]}`);
+    }
+    pairs.push({ module, target, rank, a: a!, b: b!, embedding, bFactor: 1 });
+  }
+
+  const untargeted = pairs.filter((pair) => !isTargetModule(config, pair.module)).map((pair) => pair.module);
+  if (untargeted.length > 0) {
+    reject('config-mismatch',
+      `adapter_config.json target_modules (${JSON.stringify(config.targetModules)}) does not include modules that ` +
+        `have tensors: ${listed(untargeted)}`);
+  }
+  for (const pair of pairs) {
+    const expected = rankOfModule(config, pair.module);
+    if (pair.rank !== expected) {
+      reject('config-mismatch',
+        `${pair.module}: its tensors have rank ${pair.rank} but adapter_config.json says r = ${expected}` +
+          (config.rankPattern.length > 0 ? ' (after rank_pattern)' : ''));
+    }
+  }
+  if (Array.isArray(config.targetModules)) {
+    // Names this architecture has must have tensors; names of other architectures are ignored, as PEFT does.
+    const missing = config.targetModules.filter((target) =>
+      LLAMA_TARGET_NAMES.has(target.split('.').pop()!) &&
+      !pairs.some((pair) => pair.module === target || pair.module.endsWith(`.${target}`)));
+    if (missing.length > 0) {
+      reject('config-mismatch',
+        `adapter_config.json targets ${listed(missing)} but adapter_model.safetensors has no tensors for ${missing.length > 1 ? 'them' : 'it'}`);
+    }
+  }
+  return pairs.sort((x, y) => compareGgufTensorNames(x.target, y.target));
+}
+
+/**
+ * PEFT's row-major A [rank, in] is already GGML's ne = [in, rank], and B [out, rank] is ne = [rank, out]: no
+ * transpose. The token embedding is the exception: llama.cpp looks rows of lora_a up by token id, so its lora_a is
+ * ne = [rank, vocabulary], the transpose of PEFT's lora_embedding_A [rank, vocabulary].
+ */
+function ggufTensorsOfPair(pair: PlannedPair, weights: SafetensorsFile, outType: 'f16' | 'f32'): GgufTensorToWrite[] {
+  const type = outType === 'f16' ? GgmlType.F16 : GgmlType.F32;
+  const [rank, aColumns] = pair.a.shape;
+  const [bRows] = pair.b.shape;
+  return [
+    {
+      name: `${pair.target}.lora_a`,
+      dims: pair.embedding ? [rank, aColumns] : [aColumns, rank],
+      type,
+      data: () => convertData(weights, pair.a, outType, 1, pair.embedding ? [rank, aColumns] : undefined),
+    },
+    {
+      name: `${pair.target}.lora_b`,
+      dims: [rank, bRows],
+      type,
+      data: () => convertData(weights, pair.b, outType, pair.bFactor),
+    },
+  ];
+}
+
+// The largest value that float16 rounds to a finite number.
+const F16_LIMIT = 65520;
+
+function convertData(
+  weights: SafetensorsFile,
+  tensor: SafetensorsTensor,
+  outType: 'f16' | 'f32',
+  factor: number,
+  transpose?: [rows: number, columns: number],
+): Buffer {
+  const bytes = weights.read(tensor);
+  const sameType = (tensor.dtype === 'F32' && outType === 'f32') || (tensor.dtype === 'F16' && outType === 'f16');
+  if (sameType && factor === 1 && !transpose) return bytes;
+
+  let values = decodeFloats(bytes, tensor.dtype);
+  if (transpose) {
+    const [rows, columns] = transpose;
+    const transposed = new Float32Array(values.length);
+    for (let row = 0; row < rows; row++) {
+      for (let column = 0; column < columns; column++) transposed[column * rows + row] = values[row * columns + column];
+    }
+    values = transposed;
+  }
+  if (factor !== 1) for (let i = 0; i < values.length; i++) values[i] *= factor;
+  if (outType === 'f32') return encodeF32(values);
+  for (const value of values) {
+    if (Math.abs(value) >= F16_LIMIT && Number.isFinite(value)) {
+      reject('f16-overflow', `tensor ${tensor.name} has a value (${value}) too large for f16; convert with outType 'f32'`);
+    }
+  }
+  return encodeF16(values);
+}

@@ -15,18 +15,23 @@ export function compactDigits(grouped: string): string | undefined {
 
 export type CardLikeLabel = 'CREDITCARDNUMBER' | 'PHONEIMEI';
 
+const IMEI_GROUPING = [2, 6, 6, 1];
+
+/** How cards and IMEIs are written: one block, groups of 3-6 digits, or the IMEI's 2-6-6-1. */
+export function isCardLikeGrouping(groupLengths: readonly number[]): boolean {
+  if (groupLengths.length === 1 || groupLengths.every((l) => l >= 3 && l <= 6)) return true;
+  return groupLengths.length === IMEI_GROUPING.length && groupLengths.every((l, i) => l === IMEI_GROUPING[i]);
+}
+
 /**
- * A payment card (13-19 digits, industry digit 2-6, groups of 3-6 digits when grouped) or an
- * IMEI (15 digits in any grouping, e.g. 35-209900-176148-1); both must pass Luhn.
- * 15 digits with an American Express prefix (34, 37) are a card.
+ * A payment card (13-19 digits, industry digit 2-6) or an IMEI (15 digits), both Luhn-valid and
+ * in a usual grouping. 15 digits are an IMEI unless they carry an American Express prefix (34, 37).
  */
 export function cardLikeLabel(grouped: string): CardLikeLabel | undefined {
   const digits = compactDigits(grouped);
-  if (!digits || !luhnValid(digits)) return undefined;
+  if (!digits || !isCardLikeGrouping(grouped.split(/[ -]/).map((g) => g.length)) || !luhnValid(digits)) return undefined;
   if (digits.length === 15 && !/^3[47]/.test(digits)) return 'PHONEIMEI';
-  const groups = grouped.split(/[ -]/);
-  const cardGrouping = groups.length === 1 || groups.every((g) => g.length >= 3 && g.length <= 6);
-  return /^[2-6]\d{12,18}$/.test(digits) && cardGrouping ? 'CREDITCARDNUMBER' : undefined;
+  return /^[2-6]\d{12,18}$/.test(digits) ? 'CREDITCARDNUMBER' : undefined;
 }
 
 export function isValidIban(text: string): boolean {

@@ -5,6 +5,7 @@ import {
   cardLikeLabel,
   cryptoAddressLabel,
   isBicShaped,
+  isCardLikeGrouping,
   isDomainName,
   isValidEmail,
   isValidEthereumAddress,
@@ -52,20 +53,27 @@ export interface DetectRulesOptions {
   labels?: Iterable<string>;
 }
 
-/** All validated findings, sorted by position; a finding inside a longer one is left out. */
+/** All validated findings, sorted by position (longest first at the same start); a finding inside a longer one is left out. */
 export function detectRules(text: string, options: DetectRulesOptions = {}): RuleFinding[] {
   const wanted = options.labels === undefined ? undefined : new Set(options.labels);
   const findings = DETECTORS.filter((d) => !wanted || d.labels.some((label) => wanted.has(label)))
     .flatMap((d) => d.find(text))
     .filter((f) => !wanted || wanted.has(f.pii_type));
-  return withoutContained(findings).sort((a, b) => a.start - b.start || b.end - a.end);
+  return withoutContained(findings);
 }
 
 // An IPv4 inside a URL, or digits inside an IBAN, are part of the longer value, not findings of their own.
+// Sorted by start, longest first, a finding lies inside an earlier one exactly when it ends before the
+// furthest end seen so far (or at it, starting later).
 function withoutContained(findings: RuleFinding[]): RuleFinding[] {
-  return findings.filter(
-    (f) => !findings.some((o) => o !== f && o.start <= f.start && f.end <= o.end && o.end - o.start > f.end - f.start),
-  );
+  const kept: RuleFinding[] = [];
+  let reach = { start: -1, end: -1 };
+  for (const f of [...findings].sort((a, b) => a.start - b.start || b.end - a.end)) {
+    const inside = f.end < reach.end || (f.end === reach.end && f.start > reach.start);
+    if (!inside) kept.push(f);
+    if (f.end > reach.end) reach = f;
+  }
+  return kept;
 }
 
 function finding(text: string, start: number, end: number, pii_type: string): RuleFinding {
@@ -97,8 +105,20 @@ function findCardsAndImeis(text: string): RuleFinding[] {
   return found;
 }
 
-function longestCardWindow(text: string, groups: Array<{ start: number; end: number }>, first: number) {
-  for (let last = groups.length - 1; last >= first; last--) {
+const MIN_CARD_DIGITS = 13;
+const MAX_CARD_DIGITS = 19;
+
+// Windows are checked by digit count and grouping before any text is sliced: a long run of
+// small numbers ("1 2 3 …") must stay cheap.
+function longestCardWindow(text: string, groups: ReadonlyArray<{ start: number; end: number }>, first: number) {
+  let digits = 0;
+  let last = first;
+  for (; last < groups.length && digits + groups[last].end - groups[last].start <= MAX_CARD_DIGITS; last++) {
+    digits += groups[last].end - groups[last].start;
+  }
+  for (last--; last >= first && digits >= MIN_CARD_DIGITS; digits -= groups[last].end - groups[last].start, last--) {
+    const lengths = groups.slice(first, last + 1).map((g) => g.end - g.start);
+    if (!isCardLikeGrouping(lengths)) continue;
     const label = cardLikeLabel(text.slice(groups[first].start, groups[last].end));
     if (label) return { finding: finding(text, groups[first].start, groups[last].end, label), lastGroup: last };
   }
@@ -106,7 +126,8 @@ function longestCardWindow(text: string, groups: Array<{ start: number; end: num
 }
 
 // Upper-case only: an IBAN is printed in capitals, and this keeps ordinary words out.
-const IBAN_RUN = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9])+/g;
+// At most 30 more characters and their group spaces, plus room for a following word.
+const IBAN_RUN = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,42}/g;
 
 function findIbans(text: string): RuleFinding[] {
   const found: RuleFinding[] = [];

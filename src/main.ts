@@ -71,12 +71,20 @@ export async function serve(config: ServerConfig): Promise<{ url: string; close:
   return { url, close, engine };
 }
 
-async function main(argv: string[]): Promise<void> {
+/** `adaptd serve`: runs until SIGTERM/SIGINT, which drain requests in flight (bounded) and exit 0. */
+export async function runServe(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`Usage: adaptd serve [options]\n\n${serverHelp()}\n`);
-    return;
+    process.stdout.write(`Usage: adaptd serve [options]   (npm start -- [options])\n\n${serverHelp()}\n`);
+    return 0;
   }
-  const config = parseServerConfig(argv);
+  let config: ServerConfig;
+  try {
+    config = parseServerConfig(argv);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`adaptd: ${error.message}\n`);
+    return 2;
+  }
   const server = await serve(config);
   process.stdout.write(`adaptd ready at ${server.url}\n`);
   let signals = 0;
@@ -90,12 +98,5 @@ async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-}
-
-const invokedDirectly = process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname);
-if (invokedDirectly) {
-  main(process.argv.slice(2)).catch((error: unknown) => {
-    process.stderr.write(`adaptd: ${error instanceof ConfigError ? error.message : (error as Error)?.stack ?? String(error)}\n`);
-    process.exit(error instanceof ConfigError ? 2 : 1);
-  });
+  return 0;
 }

@@ -1,0 +1,36 @@
+import { runPull } from './pullCommand.js';
+
+/** `adaptd <command>`: each command is a thin front over the layers that do the work. */
+const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<number> }> = {
+  serve: { help: 'run the server (what `npm start` runs); `adaptd serve --help` lists its options', run: async (argv) => (await import('../main.js')).runServe(argv) },
+  pull: { help: 'download the default base model GGUF (progress bar, resumable): [--url URL] [--out FILE]', run: runPull },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, command]) => `  ${name.padEnd(18)} ${command.help}`);
+  return `Usage: adaptd <command> [options]\n\nCommands:\n${lines.join('\n')}\n`;
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name] ?? COMMANDS[`${name} ${rest[0]}`];
+  if (!command) {
+    process.stderr.write(`adaptd: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  return command.run(COMMANDS[name] ? rest : rest.slice(1));
+}
+
+runCli(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0) process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`adaptd: ${(error as Error)?.message ?? String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

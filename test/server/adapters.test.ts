@@ -1,6 +1,7 @@
 import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import type OpenAI from 'openai';
 import { adaptersDirectory, ensureTestModels } from '../../scripts/generate-test-models.js';
 import { startTestServer } from '../helpers/testServer.js';
 
@@ -12,12 +13,10 @@ const { client } = server;
 
 type ChatBody = Record<string, unknown>;
 async function say(body: ChatBody, stream = false): Promise<string> {
-  const request = { messages: [{ role: 'user' as const, content: 'Who are you?' }], max_tokens: 3, temperature: 0, ...body } as never;
+  const request = { messages: [{ role: 'user' as const, content: 'Who are you?' }], max_tokens: 3, temperature: 0, ...body } as OpenAI.ChatCompletionCreateParamsNonStreaming;
   if (!stream) return (await client.chat.completions.create(request)).choices[0].message.content ?? '';
   let text = '';
-  for await (const chunk of await client.chat.completions.create({ ...(request as object), stream: true } as never)) {
-    text += (chunk as { choices: Array<{ delta: { content?: string } }> }).choices[0]?.delta.content ?? '';
-  }
+  for await (const chunk of await client.chat.completions.create({ ...request, stream: true })) text += chunk.choices[0]?.delta.content ?? '';
   return text;
 }
 

@@ -2,6 +2,7 @@ import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:f
 import { join } from 'node:path';
 import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from '../adapters/peft/convertPeftToGguf.js';
 import { PEFT_PREFIX, isEmbeddingTensor, peftModuleForGgufTensor } from '../adapters/peft/peftNames.js';
+import { transposeMatrix } from '../adapters/peft/transposeMatrix.js';
 import { encodeF16, encodeF32 } from '../gguf/tensorEncoding.js';
 import { seededRandom, type LoraPair } from './syntheticLlama.js';
 
@@ -47,22 +48,14 @@ function peftTensorsOfPair(pair: LoraPair, rank: number): TensorToWrite[] {
     // PEFT's embedding delta is (B_peft · A_peft)ᵀ in [vocabulary, width]; with the pair's B·A in [vocabulary][width]
     // (GGML ne = [width, vocabulary]), A_peft = bᵀ [rank, vocabulary] and B_peft = aᵀ [width, rank].
     return [
-      { name: `${prefix}.lora_embedding_A`, shape: [rank, pair.outputs], values: () => transpose(pair.b, pair.outputs, rank) },
-      { name: `${prefix}.lora_embedding_B`, shape: [pair.inputs, rank], values: () => transpose(pair.a, rank, pair.inputs) },
+      { name: `${prefix}.lora_embedding_A`, shape: [rank, pair.outputs], values: () => transposeMatrix(pair.b, pair.outputs, rank) },
+      { name: `${prefix}.lora_embedding_B`, shape: [pair.inputs, rank], values: () => transposeMatrix(pair.a, rank, pair.inputs) },
     ];
   }
   return [
     { name: `${prefix}.lora_A.weight`, shape: [rank, pair.inputs], values: () => pair.a },
     { name: `${prefix}.lora_B.weight`, shape: [pair.outputs, rank], values: () => pair.b },
   ];
-}
-
-function transpose(values: Float32Array, rows: number, columns: number): Float32Array {
-  const out = new Float32Array(values.length);
-  for (let row = 0; row < rows; row++) {
-    for (let column = 0; column < columns; column++) out[column * rows + row] = values[row * columns + column];
-  }
-  return out;
 }
 
 function writeExport(
@@ -182,13 +175,7 @@ export interface ProjectionExportOptions {
  * shapes such as the behaviour model's; writeProjectionPeftExport handles realistic sizes.
  */
 export function projectionAdapterPairs(shape: LlamaProjectionShape, options: Omit<ProjectionExportOptions, 'dtype' | 'alpha'>): LoraPair[] {
-  const random = seededRandom(options.seed);
-  const amplitude = options.amplitude ?? 0.05;
-  const noise = (count: number) => {
-    const values = new Float32Array(count);
-    for (let i = 0; i < count; i++) values[i] = (random() * 2 - 1) * amplitude;
-    return values;
-  };
+  const noise = uniformNoise(options.seed, options.amplitude);
   return projectionLayout(shape).map(({ target, inputs, outputs }) => ({
     target,
     inputs,
@@ -196,6 +183,16 @@ export function projectionAdapterPairs(shape: LlamaProjectionShape, options: Omi
     a: noise(options.rank * inputs),
     b: noise(outputs * options.rank),
   }));
+}
+
+/** Seeded uniform values in [-amplitude, amplitude), drawn in call order. */
+function uniformNoise(seed: number, amplitude = 0.05): (count: number) => Float32Array {
+  const random = seededRandom(seed);
+  return (count) => {
+    const values = new Float32Array(count);
+    for (let i = 0; i < count; i++) values[i] = (random() * 2 - 1) * amplitude;
+    return values;
+  };
 }
 
 function projectionLayout(shape: LlamaProjectionShape): Array<{ target: string; inputs: number; outputs: number }> {
@@ -217,13 +214,8 @@ function projectionLayout(shape: LlamaProjectionShape): Array<{ target: string; 
  * parameters), generated tensor by tensor while it is written so memory stays small.
  */
 export function writeProjectionPeftExport(dir: string, shape: LlamaProjectionShape, options: ProjectionExportOptions): void {
-  const random = seededRandom(options.seed);
-  const amplitude = options.amplitude ?? 0.05;
-  const noise = (count: number) => () => {
-    const values = new Float32Array(count);
-    for (let i = 0; i < count; i++) values[i] = (random() * 2 - 1) * amplitude;
-    return values;
-  };
+  const draw = uniformNoise(options.seed, options.amplitude);
+  const noise = (count: number) => () => draw(count);
   const layout = projectionLayout(shape);
   const tensors = layout.flatMap(({ target, inputs, outputs }): TensorToWrite[] => {
     const prefix = `${PEFT_PREFIX}${peftModuleForGgufTensor(target)}`;

@@ -6,6 +6,7 @@ import { decodeFloats, encodeF16, encodeF32 } from '../../gguf/tensorEncoding.js
 import { gguf, writeGguf, type GgufTensorToWrite } from '../../gguf/writeGguf.js';
 import { PeftConversionError } from '../adapterErrors.js';
 import { SafetensorsFile, type SafetensorsTensor } from './SafetensorsFile.js';
+import { transposeMatrix } from './transposeMatrix.js';
 import { isTargetModule, peftScaleOfModule, rankOfModule, readPeftConfig, type PeftLoraConfig } from './peftConfig.js';
 import {
   LLAMA_TARGET_NAMES,
@@ -23,6 +24,8 @@ export interface PeftConversionOptions {
   outPath: string;
   /** Element type of the GGUF tensors; f16 halves the file and is what llama.cpp computes LoRA deltas in anyway. */
   outType?: 'f16' | 'f32';
+  /** general.name of the GGUF; defaults to the export's folder name (uploads land in temporary folders). */
+  name?: string;
 }
 
 export interface PeftConversionResult {
@@ -90,7 +93,7 @@ export function convertPeftToGguf(options: PeftConversionOptions): PeftConversio
       metadata: [
         ['general.architecture', gguf.string('llama')],
         ['general.type', gguf.string('adapter')],
-        ['general.name', gguf.string(basename(resolve(options.peftDir)))],
+        ['general.name', gguf.string(options.name ?? basename(resolve(options.peftDir)))],
         ['adapter.type', gguf.string('lora')],
         ['adapter.lora.alpha', gguf.f32(ggufAlpha)],
       ],
@@ -230,14 +233,7 @@ function convertData(
   if (sameType && factor === 1 && !transpose) return bytes;
 
   let values = decodeFloats(bytes, tensor.dtype);
-  if (transpose) {
-    const [rows, columns] = transpose;
-    const transposed = new Float32Array(values.length);
-    for (let row = 0; row < rows; row++) {
-      for (let column = 0; column < columns; column++) transposed[column * rows + row] = values[row * columns + column];
-    }
-    values = transposed;
-  }
+  if (transpose) values = transposeMatrix(values, ...transpose);
   if (factor !== 1) for (let i = 0; i < values.length; i++) values[i] *= factor;
   if (outType === 'f32') return encodeF32(values);
   for (const value of values) {

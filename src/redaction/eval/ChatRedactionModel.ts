@@ -22,6 +22,18 @@ export interface ChatCompletionsClient {
   create(body: ChatCompletionRequest, options: { signal?: AbortSignal }): Promise<ChatCompletionLike>;
 }
 
+/**
+ * A request that got no answer (connection refused, timed out, HTTP error status). Client
+ * adapters throw it so the eval can count the call as invalid whatever client is behind it.
+ */
+export class EndpointError extends Error {
+  override name = 'EndpointError';
+
+  constructor(readonly kind: 'http' | 'connection' | 'timeout', message: string, readonly status?: number) {
+    super(message);
+  }
+}
+
 export interface ChatTarget {
   client: ChatCompletionsClient;
   model: string;

@@ -3,7 +3,7 @@ import { parseRedactArguments } from '../parseRedactArguments.js';
 import { redactDocument, type DetectorChoice, type RedactionResult } from '../redactDocument.js';
 import { RedactionCallError } from '../redactionErrors.js';
 import type { RedactorSpec } from '../redactorSpec.js';
-import { ChatRedactionModel, type ChatTarget } from './ChatRedactionModel.js';
+import { ChatRedactionModel, EndpointError, type ChatTarget } from './ChatRedactionModel.js';
 import { countEntityMatches, type CountsByLabel } from './entityMatches.js';
 import { countLeaks, type LeakCount } from './leakCount.js';
 import { scoreSample, type LabelledString } from './sampleScore.js';
@@ -73,11 +73,7 @@ function truthSpans(row: PiiRow) {
 
 function failureReason(error: unknown): string {
   if (error instanceof RedactionCallError) return error.reason;
-  const status = (error as { status?: unknown }).status;
-  if (typeof status === 'number') return `http ${status}`;
-  const name = (error as { name?: unknown }).name;
-  if (typeof name === 'string' && /timeout|abort/i.test(name)) return 'timeout';
-  if (typeof name === 'string' && /connection/i.test(name)) return 'connection';
+  if (error instanceof EndpointError) return error.kind === 'http' ? `http ${error.status}` : error.kind;
   // Anything else is a bug here, not a property of the system under test.
   throw error;
 }

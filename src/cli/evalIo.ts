@@ -1,0 +1,38 @@
+/**
+ * Where the eval and dataset commands write and what environment they read: the process by
+ * default, a capture in tests. stderr is a WriteStream because the progress bar asks it isTTY.
+ */
+export interface CommandIo {
+  stdout: { write(text: string): unknown };
+  stderr: NodeJS.WriteStream;
+  env: NodeJS.ProcessEnv;
+}
+
+export function processIo(): CommandIo {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env };
+}
+
+/** A mistake in the command line: reported with the usage, exit status 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Runs a command body, turning usage mistakes (ours and node:util parseArgs') into status 2. */
+export async function withUsage(io: CommandIo, usage: string, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (!(error instanceof UsageError) && !code.startsWith('ERR_PARSE_ARGS')) throw error;
+    io.stderr.write(`${(error as Error).message}\n\n${usage}`);
+    return 2;
+  }
+}
+
+/** A whole number ≥ min from a flag, or a UsageError naming the flag. */
+export function integerFlag(name: string, value: string | undefined, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < min) throw new UsageError(`--${name} must be a whole number ≥ ${min}, not "${value}"`);
+  return number;
+}

@@ -1,0 +1,100 @@
+# syntax=docker/dockerfile:1.7
+#
+# adaptd: one GGUF base model, many LoRA adapters, behind an OpenAI-compatible API.
+#
+# GPU image (default): node-llama-cpp's prebuilt CUDA 13 binaries on an NVIDIA CUDA *runtime* base.
+#   docker build -t adaptd:cuda .
+#   docker run --gpus all -p 8080:8080 -v adaptd-models:/app/models adaptd:cuda
+#
+# CPU image: the same app on Debian, with node-llama-cpp's CPU binaries only.
+#   docker build -t adaptd:cpu --build-arg GPU=off --build-arg BASE_IMAGE=debian:bookworm-slim .
+#
+# Without a Docker engine or registry access: scripts/container-build.sh builds the CPU image with
+# podman from a locally debootstrapped base and smoke-tests it.
+#
+# The CUDA build of node-llama-cpp 3.21.1 needs libcudart.so.13 and libcublas.so.13 (a CUDA 13 *runtime*
+# image; `base` images lack cuBLAS), glibc >= 2.34 and GLIBCXX >= 3.4.30 (Ubuntu 24.04 has both). It ships
+# no native kernels for every architecture (A100/H100 JIT-compile PTX at first start), so the compiled
+# kernels are cached on the models volume (CUDA_CACHE_PATH) and survive restarts.
+
+# The runtime base: anything Debian/Ubuntu-like with apt (glibc >= 2.34 for the binaries).
+ARG BASE_IMAGE=nvidia/cuda:13.1.1-runtime-ubuntu24.04
+# Where node and npm come from: the official Node 20 image (node in /usr/local/bin, headers in /usr/local/include).
+ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+# cuda: keep @node-llama-cpp/linux-<arch>-cuda and run with --gpu cuda; off: keep @node-llama-cpp/linux-<arch>, --gpu off.
+ARG GPU=cuda
+
+# ---------------------------------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS node
+
+# ---------------------------------------------------------------------------------------------------------
+# deps: production node_modules from the lock file. better-sqlite3 compiles here when its prebuilt binary
+# cannot be downloaded, hence the toolchain; node-gyp uses the image's own headers (no download).
+FROM ${NODE_IMAGE} AS deps
+ARG GPU
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+ENV NODE_LLAMA_CPP_SKIP_DOWNLOAD=true \
+    npm_config_nodedir=/usr/local \
+    npm_config_update_notifier=false \
+    npm_config_fund=false \
+    npm_config_audit=false
+COPY package.json package-lock.json ./
+# An optional build secret `npm_ca` (a PEM bundle) for registries behind a TLS-intercepting proxy:
+#   --secret id=npm_ca,src=/etc/ssl/certs/ca-certificates.crt
+RUN --mount=type=secret,id=npm_ca \
+    if [ -s /run/secrets/npm_ca ]; then \
+      export NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca npm_config_cafile=/run/secrets/npm_ca; \
+    fi; \
+    npm ci --omit=dev
+# Keep only the node-llama-cpp binary package this image runs on; the others are hundreds of MB.
+RUN set -eu; \
+    case "$(uname -m)" in x86_64) arch=x64 ;; aarch64) arch=arm64 ;; *) echo "unsupported arch $(uname -m)" >&2; exit 1 ;; esac; \
+    case "$GPU" in cuda) keep="linux-$arch-cuda" ;; off) keep="linux-$arch" ;; *) echo "GPU must be cuda or off, not $GPU" >&2; exit 1 ;; esac; \
+    test -f "node_modules/@node-llama-cpp/$keep/package.json" || { echo "missing @node-llama-cpp/$keep" >&2; exit 1; }; \
+    for dir in node_modules/@node-llama-cpp/*; do \
+      [ "$(basename "$dir")" = "$keep" ] || rm -rf "$dir"; \
+    done; \
+    rm -rf node_modules/node-llama-cpp/llama/localBuilds; \
+    echo "node-llama-cpp binaries kept: $(ls node_modules/@node-llama-cpp)"
+
+# ---------------------------------------------------------------------------------------------------------
+FROM ${BASE_IMAGE} AS runtime
+ARG GPU
+# tini is PID 1: it forwards SIGTERM to node (which drains and exits 0) and reaps zombies.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates tini \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=node /usr/local/bin/node /usr/local/bin/node
+RUN groupadd --system --gid 10001 adaptd \
+ && useradd --system --uid 10001 --gid adaptd --home-dir /app --no-create-home --shell /usr/sbin/nologin adaptd
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json package-lock.json tsconfig.json ./
+COPY bin ./bin
+COPY src ./src
+# models/ is the writable volume: generated demo models, converted adapters, the CUDA kernel cache.
+RUN mkdir -p models/adapters models/generated models/.nv/ComputeCache \
+ && chown -R adaptd:adaptd models
+ENV NODE_ENV=production \
+    ADAPTD_HOST=0.0.0.0 \
+    ADAPTD_PORT=8080 \
+    ADAPTD_GPU=${GPU} \
+    ADAPTD_DATA_DIR=/app/models/generated \
+    NODE_LLAMA_CPP_SKIP_DOWNLOAD=true \
+    NVIDIA_VISIBLE_DEVICES=all \
+    NVIDIA_DRIVER_CAPABILITIES=compute,utility \
+    CUDA_CACHE_PATH=/app/models/.nv/ComputeCache \
+    CUDA_CACHE_MAXSIZE=4294967296
+VOLUME ["/app/models"]
+USER adaptd:adaptd
+EXPOSE 8080
+# The first start of a CUDA image on a new GPU compiles kernels: give it a long start period.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10m --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.ADAPTD_PORT || 8080) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+STOPSIGNAL SIGTERM
+# `adaptd <command>`: serve by default; e.g. `docker run IMAGE pull` or `docker run IMAGE serve --help`.
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "bin/adaptd.js"]
+CMD ["serve"]

@@ -4,6 +4,9 @@ import type { FinishReason, GenerationEvent, GenerationRequest, LlamaEngine, Tok
 import type { ChatCompletionRequest } from '../protocol/chatCompletions.js';
 import type { CompletionRequest } from '../protocol/completions.js';
 import { contentText, renderChatTemplate } from '../translate/chatPrompt.js';
+import type { OutputMode } from '../translate/ChatOutputShaper.js';
+import { jsonSchemaToGbnf } from '../translate/jsonSchemaGrammar.js';
+import { toolCallGrammar, toolCallSyntaxForTemplate, toolInstructions, type ToolCallSyntax } from '../translate/toolCallSyntax.js';
 import { samplingOptions, stopStrings } from '../translate/generationParameters.js';
 import { resolveAdapterSelection, type AdapterSelection } from './adapterSelection.js';
 import { ApiError } from './errors.js';
@@ -11,6 +14,15 @@ import { ApiError } from './errors.js';
 export interface GenerationPlan {
   selection: AdapterSelection;
   request: Omit<GenerationRequest, 'signal'>;
+  /** How chat output becomes a message: plain text, or tool calls. */
+  output: OutputMode;
+}
+
+interface ChatOutputPlan {
+  output: OutputMode;
+  grammar?: string;
+  /** Tools the prompt should show the model (none when calls are disabled). */
+  promptTools: ChatCompletionRequest['tools'];
 }
 
 export interface CollectedGeneration {
@@ -45,8 +57,11 @@ export class GenerationServing {
 
   planChat(body: ChatCompletionRequest): GenerationPlan {
     const selection = resolveAdapterSelection(body, this.options.baseId, this.options.catalogue);
-    const promptTokens = this.chatPromptTokens(body);
-    return this.plan(selection, promptTokens, body.max_completion_tokens ?? body.max_tokens ?? undefined, body);
+    const template = this.chatTemplate();
+    const outputPlan = chatOutputPlan(body, toolCallSyntaxForTemplate(template));
+    const promptTokens = this.chatPromptTokens(body, template, outputPlan);
+    const plan = this.plan(selection, promptTokens, body.max_completion_tokens ?? body.max_tokens ?? undefined, body);
+    return { ...plan, request: { ...plan.request, grammar: outputPlan.grammar }, output: outputPlan.output };
   }
 
   planCompletion(body: CompletionRequest): GenerationPlan {
@@ -60,6 +75,7 @@ export class GenerationServing {
   private plan(selection: AdapterSelection, promptTokens: Token[], maxTokens: number | undefined, body: ChatCompletionRequest | CompletionRequest): GenerationPlan {
     return {
       selection,
+      output: { kind: 'text' },
       request: {
         adapters: selection.adapters,
         promptTokens,
@@ -70,12 +86,22 @@ export class GenerationServing {
     };
   }
 
-  private chatPromptTokens(body: ChatCompletionRequest): Token[] {
+  private chatTemplate(): string | undefined {
+    return this.options.chatTemplate === 'jinja' ? this.options.engine.info.chatTemplate : undefined;
+  }
+
+  private chatPromptTokens(body: ChatCompletionRequest, template: string | undefined, outputPlan: ChatOutputPlan): Token[] {
     const engine = this.options.engine;
-    const template = this.options.chatTemplate === 'jinja' ? engine.info.chatTemplate : undefined;
+    const tools = outputPlan.promptTools ?? [];
+    const syntax = outputPlan.output.kind === 'text' ? undefined : outputPlan.output.syntax;
+    // Templates that do not render `tools` get the functions described in a system message instead.
+    const messages: ChatCompletionRequest['messages'] =
+      tools.length > 0 && syntax && !template?.includes('tools')
+        ? [{ role: 'system', content: toolInstructions(tools.map((t) => t.function), syntax) }, ...body.messages]
+        : body.messages;
     if (template) {
-      const segments = renderChatTemplate(template, body.messages, {
-        tools: body.tools,
+      const segments = renderChatTemplate(template, messages, {
+        tools,
         bosToken: engine.info.bosToken,
         eosToken: engine.info.eosToken,
         specialTokenTexts: engine.info.specialTokenTexts,
@@ -85,7 +111,7 @@ export class GenerationServing {
     const wrapper = this.options.chatTemplate === 'jinja' ? 'llama3.1' : this.options.chatTemplate;
     return engine.wrapperPromptTokens(
       wrapper,
-      body.messages.map((m) => ({
+      messages.map((m) => ({
         role: m.role === 'developer' ? 'system' : m.role === 'tool' ? 'user' : m.role,
         text: contentText(m.content),
       })),
@@ -104,4 +130,31 @@ export class GenerationServing {
     }
     throw new Error('generation ended without a result');
   }
+}
+
+/** Decides from tools, tool_choice and response_format how output is constrained and read. */
+function chatOutputPlan(body: ChatCompletionRequest, syntax: ToolCallSyntax): ChatOutputPlan {
+  const tools = body.tools ?? [];
+  const choice = body.tool_choice ?? (tools.length > 0 ? 'auto' : 'none');
+  const functions = tools.map((t) => t.function);
+  if (choice !== 'none' && tools.length === 0) {
+    throw new ApiError(400, 'tool_choice requires tools', 'tool_choice', 'invalid_value');
+  }
+  if (choice === 'required') {
+    return { output: { kind: 'forced', syntax }, grammar: toolCallGrammar(functions, syntax, body.parallel_tool_calls ?? true), promptTools: tools };
+  }
+  if (typeof choice === 'object') {
+    const named = functions.find((f) => f.name === choice.function.name);
+    if (!named) throw new ApiError(400, `tool_choice names "${choice.function.name.slice(0, 64)}", which is not in tools`, 'tool_choice', 'invalid_value');
+    return { output: { kind: 'forced', syntax }, grammar: toolCallGrammar([named], syntax, false), promptTools: tools };
+  }
+  const format = body.response_format;
+  const grammar =
+    format?.type === 'json_object'
+      ? jsonSchemaToGbnf({ type: 'object' }).grammar
+      : format?.type === 'json_schema'
+        ? jsonSchemaToGbnf(format.json_schema.schema ?? { type: 'object' }).grammar
+        : undefined;
+  if (choice === 'auto') return { output: { kind: 'auto', syntax }, grammar, promptTools: tools };
+  return { output: { kind: 'text' }, grammar, promptTools: [] };
 }

@@ -7,7 +7,7 @@ type DoneEvent = Extract<GenerationEvent, { type: 'done' }>;
 
 export interface StreamWriters {
   first(): unknown[];
-  text(text: string): unknown;
+  text(text: string): unknown[];
   done(event: DoneEvent): unknown[];
 }
 
@@ -22,7 +22,7 @@ export async function streamEvents(reply: FastifyReply, events: AsyncGenerator<G
   try {
     while (!next.done) {
       const event = next.value;
-      if (event.type === 'text') sse.send(writers.text(event.text));
+      if (event.type === 'text') for (const data of writers.text(event.text)) sse.send(data);
       else for (const data of writers.done(event)) sse.send(data);
       next = await events.next();
     }

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { chatCompletionRequest, chatCompletionResponse } from '../../protocol/chatCompletions.js';
 import { errorEnvelope } from '../../protocol/errors.js';
+import { ChatOutputShaper } from '../../translate/ChatOutputShaper.js';
 import { chatChunk, chatCompletion, chatUsageChunk, usageOf } from '../../translate/chatResponse.js';
 import type { GenerationServing } from '../GenerationServing.js';
 import { abortOnDisconnect } from '../sse.js';
@@ -11,7 +12,7 @@ export const chatCompletionsRoute: FastifyPluginAsyncZod<{ serving: GenerationSe
     '/v1/chat/completions',
     {
       schema: {
-        summary: 'Chat completion on the base model or on adapters',
+        summary: 'Chat completion on the base model or on adapters, with tool calls and JSON output',
         tags: ['OpenAI'],
         body: chatCompletionRequest,
         response: { 200: chatCompletionResponse, '4xx': errorEnvelope, '5xx': errorEnvelope },
@@ -22,17 +23,24 @@ export const chatCompletionsRoute: FastifyPluginAsyncZod<{ serving: GenerationSe
       const plan = serving.planChat(body);
       const identity = serving.newIdentity('chatcmpl', plan.selection.model);
       const events = serving.generate(plan, abortOnDisconnect(reply).signal);
+      const shaper = new ChatOutputShaper(plan.output);
       if (!body.stream) {
         const result = await serving.collect(events);
-        return chatCompletion(identity, { content: result.text }, result.finishReason, usageOf(result.promptTokens, result.completionTokens));
+        shaper.push(result.text);
+        const shaped = shaper.finish(result.finishReason);
+        return chatCompletion(identity, shaped.message, shaped.finishReason, usageOf(result.promptTokens, result.completionTokens));
       }
       await streamEvents(reply, events, {
-        first: () => [chatChunk(identity, { role: 'assistant', content: '' })],
-        text: (text) => chatChunk(identity, { content: text }),
-        done: (event) => [
-          chatChunk(identity, {}, event.finishReason),
-          ...(body.stream_options?.include_usage ? [chatUsageChunk(identity, usageOf(event.promptTokens, event.completionTokens))] : []),
-        ],
+        first: () => [chatChunk(identity, { role: 'assistant', content: plan.output.kind === 'forced' ? null : '' })],
+        text: (text) => shaper.push(text).map((delta) => chatChunk(identity, delta)),
+        done: (event) => {
+          const shaped = shaper.finish(event.finishReason);
+          return [
+            ...shaped.deltas.map((delta) => chatChunk(identity, delta)),
+            chatChunk(identity, {}, shaped.finishReason),
+            ...(body.stream_options?.include_usage ? [chatUsageChunk(identity, usageOf(event.promptTokens, event.completionTokens))] : []),
+          ];
+        },
       });
       return reply;
     },

@@ -30,7 +30,7 @@ export const completionsRoute: FastifyPluginAsyncZod<{ serving: GenerationServin
       }
       await streamEvents(reply, events, {
         first: () => (echoed ? [textCompletion(identity, echoed, null, null)] : []),
-        text: (text) => textCompletion(identity, text, null, null),
+        text: (text) => [textCompletion(identity, text, null, null)],
         done: (event) => [
           textCompletion(identity, '', event.finishReason, null),
           ...(body.stream_options?.include_usage ? [textUsageChunk(identity, usageOf(event.promptTokens, event.completionTokens))] : []),

@@ -10,7 +10,7 @@ const STYLE = `
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #111827; max-width: 72rem; }
 table { border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem; }
 th, td { border: 1px solid #d1d5db; padding: 0.3rem 0.6rem; text-align: right; }
-th:first-child, td:first-child, td:nth-child(2) { text-align: left; }
+th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align: left; }
 th { background: #f3f4f6; }
 figure { margin: 1.5rem 0; }
 figcaption { font-weight: 600; margin-bottom: 0.5rem; }
@@ -31,8 +31,8 @@ export function renderHtmlReport(report: EvalReport): string {
 <style>${STYLE}</style>
 </head>
 <body>
-<h1>Redaction eval</h1>
-<p>${escapeXml(`${report.set}: ${report.samples} samples, detectors ${report.detectors}, ${report.createdAt}`)}</p>
+<h1>${escapeXml(`Redaction eval: ${baseName(report.set)}`)}</h1>
+<p class="note">${escapeXml(`${report.set}: ${report.samples} samples, detectors ${report.detectors}, ${report.createdAt}`)}</p>
 ${summaryTable(report)}
 <p class="note">Score: sample score of redactor.md, mean over samples (an invalid call scores 0). Precision, recall and F1: micro-averaged, exact spans. Leak rate: true PII strings still readable after label-mode redaction, over validly answered samples.</p>
 <figure><figcaption>F1 per label (exact spans)</figcaption>${groupedBarChart('label-f1', labels, exactF1)}</figure>
@@ -40,6 +40,10 @@ ${summaryTable(report)}
 </body>
 </html>
 `;
+}
+
+function baseName(file: string): string {
+  return file.split(/[\\/]/).pop() || file;
 }
 
 function summaryTable(report: EvalReport): string {

@@ -31,7 +31,7 @@ and DIR/build-summary.json. Bad lines are counted and reported, not fatal.
 
 /** `adaptd dataset synth`. */
 export async function runDatasetSynth(argv: string[], io: CommandIo = processIo()): Promise<number> {
-  return withUsage(io, DATASET_SYNTH_USAGE, async () => {
+  return withUsage(io, DATASET_SYNTH_USAGE, argv, async () => {
     const { values } = parseArgs({
       args: argv,
       options: {
@@ -62,7 +62,7 @@ export async function runDatasetSynth(argv: string[], io: CommandIo = processIo(
 
 /** `adaptd dataset build`. */
 export async function runDatasetBuild(argv: string[], io: CommandIo = processIo()): Promise<number> {
-  return withUsage(io, DATASET_BUILD_USAGE, async () => {
+  return withUsage(io, DATASET_BUILD_USAGE, argv, async () => {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,

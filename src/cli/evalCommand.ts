@@ -35,7 +35,7 @@ const DEFAULT_MAX_TOKENS = 4096;
 
 /** `adaptd eval`. */
 export async function runEval(argv: string[], io: CommandIo = processIo()): Promise<number> {
-  return withUsage(io, EVAL_USAGE, async () => {
+  return withUsage(io, EVAL_USAGE, argv, async () => {
     const values = parseEvalArgs(argv);
     const spec = loadRedactorSpec({ categoriesPath: values.categories, promptPath: values.prompt, toolPath: values.tool });
     const { rows, bad } = await readEvalSet(values.set, spec, values['label-map'], integerFlag('limit', values.limit, Infinity, 1));

@@ -17,8 +17,12 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-/** Runs a command body, turning usage mistakes (ours and node:util parseArgs') into status 2. */
-export async function withUsage(io: CommandIo, usage: string, body: () => Promise<number>): Promise<number> {
+/** Runs a command body: `--help` prints the usage, usage mistakes (ours and node:util parseArgs') exit 2. */
+export async function withUsage(io: CommandIo, usage: string, argv: readonly string[], body: () => Promise<number>): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout.write(usage);
+    return 0;
+  }
   try {
     return await body();
   } catch (error) {

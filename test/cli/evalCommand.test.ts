@@ -149,6 +149,28 @@ t.test('usage mistakes exit 2 with the usage', async (t) => {
   }
 });
 
+t.test('--help prints the usage', async (t) => {
+  const capture = captureIo();
+  t.equal(await runEval(['--help'], capture.io), 0);
+  t.match(capture.stdout(), /^Usage: adaptd eval --set/);
+});
+
+t.test('hybrid detectors add what the rules find to what the model said', async (t) => {
+  const emailFile = path.join(dir, 'email.jsonl');
+  const text = 'Write to anna.rossi@example.com today.';
+  writeFileSync(emailFile, `${JSON.stringify({ source_text: text, privacy_mask: [mask('anna.rossi@example.com', 9, 31, 'EMAIL')], language: 'en', set: 'test' })}\n`);
+  const silent = await startScriptedEndpoint(() => ({ fields: [] }));
+  t.teardown(silent.close);
+  const scores: Record<string, [number, number | null]> = {};
+  for (const detectors of ['llm', 'hybrid']) {
+    const capture = captureIo();
+    t.equal(await runEval(['--set', emailFile, '--system', `s=${silent.url}#m`, '--detectors', detectors, '--out', path.join(dir, detectors), '--json'], capture.io), 0);
+    const [system] = (JSON.parse(capture.stdout()) as EvalReport).systems;
+    scores[detectors] = [system.score, system.leakRate];
+  }
+  t.same(scores, { llm: [0, 1], hybrid: [1, 0] });
+});
+
 t.test('system specs', async (t) => {
   t.same(parseSystemSpec('v2=http://127.0.0.1:8080#llama-3+redactor:0.7+style'), {
     name: 'v2',

@@ -179,8 +179,9 @@ cleanup() {
   $keep || pm rm -f -v "$container" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
-say "smoke: podman run $app_image on 127.0.0.1:$port (demo model, generated at first start)"
-pm run -d --name "$container" -p "127.0.0.1:$port:8080" "$app_image" >"$log_dir/run.log" 2>&1 \
+# A read-only root with a /tmp tmpfs, as deploy/kubernetes runs it (readOnlyRootFilesystem).
+say "smoke: podman run $app_image on 127.0.0.1:$port, read-only root (demo model, generated at first start)"
+pm run -d --name "$container" --read-only --tmpfs /tmp -p "127.0.0.1:$port:8080" "$app_image" >"$log_dir/run.log" 2>&1 \
   || cannot smoke-run "podman run failed" "$log_dir/run.log"
 base_url="http://127.0.0.1:$port"
 deadline=$(( $(date +%s) + smoke_timeout ))

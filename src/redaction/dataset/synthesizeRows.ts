@@ -14,6 +14,7 @@ export interface SynthOptions {
 const LOCALES: Record<PiiLanguage, LocaleDefinition> = { en, fr, de, it };
 const MIN_TOPICS = 2;
 const MAX_TOPICS = 4;
+const REFERENCE_DATE = '2025-01-01T00:00:00Z';
 
 /**
  * Rows in the pii-masking-200k schema from Faker, the same rows for the same options. Languages
@@ -39,6 +40,8 @@ class RowWriter {
   constructor(private readonly language: PiiLanguage, seed: number) {
     // English behind the language fills what a locale lacks (Faker's fr/de/it have no counties).
     this.faker = new Faker({ locale: [LOCALES[language], en, base], seed });
+    // Faker's dates are relative to now unless told otherwise; a fixed reference keeps a seed's rows the same.
+    this.faker.setDefaultRefDate(REFERENCE_DATE);
   }
 
   next(set: string): PiiRow {

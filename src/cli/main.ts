@@ -3,6 +3,18 @@ import { runPull } from './pullCommand.js';
 /** `adaptd <command>`: each command is a thin front over the layers that do the work. */
 const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<number> }> = {
   serve: { help: 'run the server (what `npm start` runs); `adaptd serve --help` lists its options', run: async (argv) => (await import('../main.js')).runServe(argv) },
+  'dataset synth': {
+    help: 'seeded fake PII rows in the pii-masking-200k schema: --out FILE [--rows N] [--seed S] [--languages en,fr,de,it]',
+    run: async (argv) => (await import('./datasetCommand.js')).runDatasetSynth(argv),
+  },
+  'dataset build': {
+    help: 'fine-tuning JSONL from labelled PII JSONL: IN --out DIR [--label-map F] [--languages] [--seed] [--split 0.8,0.1,0.1]',
+    run: async (argv) => (await import('./datasetCommand.js')).runDatasetBuild(argv),
+  },
+  eval: {
+    help: 'score endpoints/adapters side by side: --set TEST.jsonl --system NAME=URL#MODEL[+lora:scale] ... --out DIR',
+    run: async (argv) => (await import('./evalCommand.js')).runEval(argv),
+  },
   pull: { help: 'download the default base model GGUF (progress bar, resumable): [--url URL] [--out FILE]', run: runPull },
 };
 

@@ -6,7 +6,9 @@
 #
 #   scripts/container-build.sh              build (reusing the cached base images) and smoke-test
 #   scripts/container-build.sh --rebuild-base   debootstrap the base again
-#   scripts/container-build.sh --keep       leave the smoke-test container's image and logs for inspection
+#   scripts/container-build.sh --keep       leave the smoke-test container for inspection
+#   scripts/container-build.sh --gpu        then also build the GPU image (GPU=cuda) on the CUDA runtime base pulled
+#                                           from Docker Hub, and check its CUDA libraries resolve (no GPU needed)
 #
 # Environment: ADAPTD_CONTAINER_CACHE (default ~/.cache/adaptd/container: base rootfs, podman storage, logs),
 # DEBIAN_MIRROR (default http://deb.debian.org/debian), CA_BUNDLE (default: the host's bundle, handed to
@@ -28,11 +30,14 @@ app_image="localhost/adaptd:cpu"
 container="adaptd-smoke-$$"
 rebuild_base=false
 keep=false
+gpu=false
+cuda_base="${CUDA_BASE_IMAGE:-docker.io/nvidia/cuda:13.1.1-runtime-ubuntu24.04}"
 for arg in "$@"; do
   case "$arg" in
     --rebuild-base) rebuild_base=true ;;
     --keep) keep=true ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    --gpu) gpu=true ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "unknown argument $arg" >&2; exit 2 ;;
   esac
 done
@@ -225,3 +230,25 @@ grep -q "SIGTERM" "$log_dir/container.log" || fail smoke-sigterm "the exit did n
 say "smoke: exited 0 after SIGTERM ($(grep -m1 SIGTERM "$log_dir/container.log"))"
 
 printf '\nOK: %s built and answered /health, HEALTHCHECK, a chat completion (%s), and exited 0 on SIGTERM\n' "$app_image" "$content"
+
+# ---------------------------------------------------------------------------------------------------------
+if ! $gpu; then
+  say "GPU image not attempted (--gpu): it needs $cuda_base from Docker Hub"
+  exit 0
+fi
+say "gpu: pulling $cuda_base"
+timeout 1200 "${podman_cmd[@]}" pull "$cuda_base" >"$log_dir/cuda-pull.log" 2>&1 \
+  || cannot gpu-base "the CUDA runtime base cannot be pulled: $(grep -m1 -i error "$log_dir/cuda-pull.log")" "$log_dir/cuda-pull.log"
+say "gpu: podman build localhost/adaptd:cuda (GPU=cuda)"
+nice -n 10 "${podman_cmd[@]}" build --format docker --pull=never --network host --build-arg BASE_IMAGE="$cuda_base" \
+  --build-arg NODE_IMAGE="$node_image" --build-arg GPU=cuda --secret id=npm_ca,src="$ca_bundle" \
+  -t localhost/adaptd:cuda -f "$here/Dockerfile" "$here" >"$log_dir/cuda-image.log" 2>&1 \
+  || cannot gpu-image "podman build of the GPU image failed" "$log_dir/cuda-image.log"
+# Without a GPU the server cannot start here; check what it would load: the CUDA package and its libraries.
+pm run --rm --entrypoint sh localhost/adaptd:cuda -c \
+  'ls node_modules/@node-llama-cpp; ldd node_modules/@node-llama-cpp/linux-x64-cuda/bins/linux-x64-cuda/libggml-cuda.so' \
+  >"$log_dir/cuda-libs.log" 2>&1 || fail gpu-image "could not inspect the GPU image" "$log_dir/cuda-libs.log"
+[ "$(head -1 "$log_dir/cuda-libs.log")" = linux-x64-cuda ] || fail gpu-image "expected only @node-llama-cpp/linux-x64-cuda" "$log_dir/cuda-libs.log"
+grep -E 'lib(cudart|cublas)\.so\.13 => /' "$log_dir/cuda-libs.log" | grep -c . | grep -qx 2 \
+  || fail gpu-image "libcudart.so.13 / libcublas.so.13 do not resolve in the GPU image" "$log_dir/cuda-libs.log"
+say "gpu: localhost/adaptd:cuda built; libcudart.so.13 and libcublas.so.13 resolve (libcuda.so.1 comes from the driver at run time)"

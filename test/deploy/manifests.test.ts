@@ -217,6 +217,10 @@ t.test('InferencePool and endpoint picker: the pods, their port, the LoRA-affini
 
   const route = find('HTTPRoute', 'adaptd');
   t.same(route.spec.rules.flatMap((r: any) => r.backendRefs), [{ group: 'inference.networking.k8s.io', kind: 'InferencePool', name: pool.metadata.name }], 'the route sends traffic to the pool');
+  const namespace = manifests.find((m) => m.object.kind === 'Kustomization')!.object.namespace;
+  for (const binding of objects.filter((o) => o.kind === 'ClusterRoleBinding')) {
+    t.same(binding.subjects.map((s: any) => s.namespace), [namespace], `${binding.metadata.name} binds the service account of the kustomization namespace`);
+  }
   const role = find('Role', epp.spec.template.spec.serviceAccountName);
   t.ok(role.rules.some((r: any) => r.apiGroups.includes('inference.networking.k8s.io') && r.resources.includes('inferencepools')), 'the EPP may read InferencePools');
   t.ok(role.rules.some((r: any) => r.apiGroups.includes('') && r.resources.includes('pods') && r.verbs.includes('watch')), 'and watch pods');

@@ -13,6 +13,7 @@
 # Environment: ADAPTD_CONTAINER_CACHE (default ~/.cache/adaptd/container: base rootfs, podman storage, logs),
 # DEBIAN_MIRROR (default http://deb.debian.org/debian), CA_BUNDLE (default: the host's bundle, handed to
 # `npm ci` as the build secret npm_ca), SMOKE_PORT (default 18080), SMOKE_TIMEOUT (seconds, default 300).
+# The cache keeps earlier builds' layers (a warm rebuild takes under a minute); delete the folder to reclaim space.
 #
 # Each step prints "==> step"; a step that cannot run here ends the script with
 # "STEP <name> CANNOT RUN ON THIS MACHINE: <why>" and the tail of that step's log, and exit status 3
@@ -37,7 +38,7 @@ for arg in "$@"; do
     --rebuild-base) rebuild_base=true ;;
     --keep) keep=true ;;
     --gpu) gpu=true ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "unknown argument $arg" >&2; exit 2 ;;
   esac
 done

@@ -38,7 +38,7 @@ for arg in "$@"; do
     --rebuild-base) rebuild_base=true ;;
     --keep) keep=true ;;
     --gpu) gpu=true ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "unknown argument $arg" >&2; exit 2 ;;
   esac
 done

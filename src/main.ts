@@ -53,7 +53,7 @@ export async function serve(config: ServerConfig): Promise<{ url: string; close:
   const release = (entry: { filePath: string }) => void engine.pool.evictAdapter(entry.filePath);
   catalogue.on('removed', release);
   catalogue.on('replaced', release);
-  catalogue.start();
+  await catalogue.start();
   const template = config.chatTemplate === 'jinja' && engine.info.chatTemplate ? "the model's own Jinja chat template" : `the ${config.chatTemplate === 'jinja' ? 'llama3.1' : config.chatTemplate} chat wrapper`;
   app.log.info({ baseId, threads: engine.info.threads, gpu: engine.info.gpu, contextSize: engine.contextSize }, `prompts are rendered with ${template}`);
   if (demo) app.log.warn(`no --model given: serving the generated demo model (${DEMO_DESCRIPTION})`);

@@ -35,8 +35,10 @@ export interface AdapterPreparer {
   /** Throws a typed error naming the problem when the file is not a LoRA for this base. */
   validateGguf(filePath: string): ValidatedAdapter;
   /** Converts a PEFT export (cached by version) and validates the result. */
-  preparePeft(folder: string, name: string, version: string): { filePath: string } & ValidatedAdapter;
+  preparePeft(folder: string, name: string, version: string): Promise<{ filePath: string } & ValidatedAdapter>;
 }
+
+type Prepared = { filePath: string } & ValidatedAdapter;
 
 export interface CatalogueOptions {
   /** The watched adapters directory, where uploads are stored too. */
@@ -87,6 +89,8 @@ export class AdapterCatalogue extends EventEmitter {
   private watcher?: FSWatcher;
   private poll?: NodeJS.Timeout;
   private rescanTimer?: NodeJS.Timeout;
+  private scanning?: Promise<void>;
+  private rescanAgain = false;
 
   constructor(private readonly options: CatalogueOptions) {
     super();
@@ -117,8 +121,8 @@ export class AdapterCatalogue extends EventEmitter {
   }
 
   /** Registers what is in the directory now and drops what is gone; then keeps doing so as files change. */
-  start(): void {
-    this.rescan();
+  async start(): Promise<void> {
+    await this.rescan();
     try {
       this.watcher = watch(this.options.directory, () => this.scheduleRescan());
       this.watcher.on('error', () => undefined);
@@ -126,7 +130,7 @@ export class AdapterCatalogue extends EventEmitter {
       // Some filesystems cannot be watched; the poll below still notices changes.
     }
     // Events can be missed (editors, network filesystems), so a slow poll backs the watcher up.
-    this.poll = setInterval(() => this.rescan(), 1000);
+    this.poll = setInterval(() => void this.rescan(), 1000);
     this.poll.unref();
   }
 
@@ -138,11 +142,27 @@ export class AdapterCatalogue extends EventEmitter {
 
   private scheduleRescan(): void {
     clearTimeout(this.rescanTimer);
-    this.rescanTimer = setTimeout(() => this.rescan(), 100);
+    this.rescanTimer = setTimeout(() => void this.rescan(), 100);
   }
 
-  /** Synchronises the directory's adapters with the catalogue. */
-  rescan(): void {
+  /** Synchronises the directory's adapters with the catalogue; overlapping calls coalesce into one more pass. */
+  rescan(): Promise<void> {
+    if (this.scanning) {
+      this.rescanAgain = true;
+      return this.scanning;
+    }
+    this.scanning = (async () => {
+      do {
+        this.rescanAgain = false;
+        await this.scanOnce();
+      } while (this.rescanAgain);
+    })().finally(() => {
+      this.scanning = undefined;
+    });
+    return this.scanning;
+  }
+
+  private async scanOnce(): Promise<void> {
     const seen = new Set<string>();
     let names: string[];
     try {
@@ -161,7 +181,7 @@ export class AdapterCatalogue extends EventEmitter {
       if (this.rejectedVersions.get(source) === candidate.version) continue;
       if (this.suppressedVersions.get(source) === candidate.version) continue;
       try {
-        this.register(candidate.name, source, candidate.format, 'directory', candidate.version);
+        await this.register(candidate.name, source, candidate.format, 'directory', candidate.version);
         this.rejectedVersions.delete(source);
       } catch (error) {
         this.rejectedVersions.set(source, candidate.version);
@@ -197,11 +217,12 @@ export class AdapterCatalogue extends EventEmitter {
     return undefined;
   }
 
-  private register(name: string, source: string, format: AdapterFormat, origin: AdapterOrigin, version: string): AdapterEntry {
+  private async register(name: string, source: string, format: AdapterFormat, origin: AdapterOrigin, version: string, known?: Prepared): Promise<AdapterEntry> {
     const prepared =
-      format === 'gguf'
+      known ??
+      (format === 'gguf'
         ? { filePath: source, ...this.options.preparer.validateGguf(source) }
-        : this.options.preparer.preparePeft(source, name, version);
+        : await this.options.preparer.preparePeft(source, name, version));
     const entry: AdapterEntry = {
       name,
       filePath: prepared.filePath,
@@ -238,23 +259,28 @@ export class AdapterCatalogue extends EventEmitter {
    * Stores an uploaded adapter: the caller has written it to `temporaryPath` (from `temporaryUploadPath`);
    * it is validated, then renamed into place atomically, so readers never see a partial file.
    */
-  adoptUpload(name: string, temporaryPath: string, format: AdapterFormat, replace: boolean): AdapterEntry {
+  async adoptUpload(name: string, temporaryPath: string, format: AdapterFormat, replace: boolean): Promise<AdapterEntry> {
     checkAdapterName(name);
-    const existing = this.entries.get(name);
-    if (existing && !replace) throw new AdapterConflictError(name);
+    if (this.entries.has(name) && !replace) throw new AdapterConflictError(name);
     const target = path.join(this.options.directory, format === 'gguf' ? `${name}.gguf` : name);
+    let prepared: Prepared;
     try {
-      if (format === 'gguf') this.options.preparer.validateGguf(temporaryPath);
-      else this.options.preparer.preparePeft(temporaryPath, name, `upload-${Date.now()}`);
+      prepared =
+        format === 'gguf'
+          ? { filePath: target, ...this.options.preparer.validateGguf(temporaryPath) }
+          : await this.options.preparer.preparePeft(temporaryPath, name, `upload-${Date.now()}`);
     } catch (error) {
       rmSync(temporaryPath, { recursive: true, force: true });
       throw error;
     }
+    const existing = this.entries.get(name);
+    if (existing && !replace) throw new AdapterConflictError(name);
     if (existing && existing.origin !== 'api' && existing.sourcePath !== target) rmSync(existing.sourcePath, { recursive: true, force: true });
     if (format === 'peft') rmSync(target, { recursive: true, force: true });
+    // The rename keeps inode and mtime, so the directory scan sees the same version and does not redo the work.
     renameSync(temporaryPath, target);
-    const version = format === 'gguf' ? versionOf(statSync(target)) : this.directoryCandidate(name, target)?.version ?? String(Date.now());
-    return this.register(name, target, format, 'upload', version);
+    const version = this.directoryCandidate(path.basename(target), target)?.version ?? String(Date.now());
+    return this.register(name, target, format, 'upload', version, prepared);
   }
 
   /** A fresh hidden path inside the adapters directory, on the same filesystem, for streaming an upload to. */
@@ -263,7 +289,7 @@ export class AdapterCatalogue extends EventEmitter {
   }
 
   /** vLLM's load_lora_adapter: registers a file or PEFT folder that must lie inside an allowed root. */
-  registerPath(name: string, requestedPath: string, replace = false): AdapterEntry {
+  async registerPath(name: string, requestedPath: string, replace = false): Promise<AdapterEntry> {
     checkAdapterName(name);
     const roots = [this.options.directory, ...(this.options.allowedRoots ?? [])];
     const resolved = resolveInsideRoots(requestedPath, roots);

@@ -15,6 +15,10 @@ const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<
     help: 'score endpoints/adapters side by side: --set TEST.jsonl --system NAME=URL#MODEL[+lora:scale] ... --out DIR',
     run: async (argv) => (await import('./evalCommand.js')).runEval(argv),
   },
+  'adapters convert': {
+    help: 'PEFT export (adapter_config.json + adapter_model.safetensors) to a GGUF LoRA: PEFT_DIR OUT.gguf [--outtype f16|f32]',
+    run: async (argv) => (await import('./adaptersConvertCommand.js')).runAdaptersConvert(argv),
+  },
   pull: { help: 'download the default base model GGUF (progress bar, resumable): [--url URL] [--out FILE]', run: runPull },
 };
 

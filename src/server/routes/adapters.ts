@@ -81,13 +81,13 @@ export const adaptersRoute: FastifyPluginAsyncZod<AdaptersRouteOptions> = async 
         if (request.isMultipart()) {
           mkdirSync(temporary);
           await receivePeftFiles(request.parts(), temporary, maxUploadBytes);
-          return reply.status(201).send(toWire(catalogue.adoptUpload(name, temporary, 'peft', replace)));
+          return reply.status(201).send(toWire(await catalogue.adoptUpload(name, temporary, 'peft', replace)));
         }
         if (!request.headers['content-type']?.startsWith('application/octet-stream')) {
           throw new ApiError(400, 'send a GGUF LoRA as application/octet-stream, or a PEFT export as multipart/form-data', null, 'unsupported_media_type');
         }
         await writeLimited(request.body as Readable, temporary, maxUploadBytes);
-        return reply.status(201).send(toWire(catalogue.adoptUpload(name, temporary, 'gguf', replace)));
+        return reply.status(201).send(toWire(await catalogue.adoptUpload(name, temporary, 'gguf', replace)));
       } finally {
         rmSync(temporary, { recursive: true, force: true });
       }
@@ -105,7 +105,7 @@ export const adaptersRoute: FastifyPluginAsyncZod<AdaptersRouteOptions> = async 
     { schema: { summary: 'vLLM-compatible: register an adapter from a path inside an allowed adapters root', tags: ['adapters'], body: loadLoraAdapterRequest, response: { 200: z.string(), '4xx': errorEnvelope } } },
     async (request, reply) => {
       const { lora_name, lora_path, load_inplace } = request.body;
-      catalogue.registerPath(lora_name, lora_path, load_inplace === true);
+      await catalogue.registerPath(lora_name, lora_path, load_inplace === true);
       return reply.type('text/plain').send(`Success: LoRA adapter '${lora_name}' added successfully.`);
     },
   );

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AdapterCatalogue } from './adapters/AdapterCatalogue.js';
 import { createAdapterPreparer } from './adapters/adapterPreparer.js';
+import { loadApiKeys } from './config/apiKeys.js';
 import { ConfigError, parseServerConfig, serverHelp, type ServerConfig } from './config/serverConfig.js';
 import { DEMO_DESCRIPTION, ensureDemoModels } from './demo/demoModels.js';
 import { LlamaEngine } from './engine/LlamaEngine.js';
@@ -20,6 +21,7 @@ export async function serve(config: ServerConfig): Promise<{ url: string; close:
   const modelPath = config.model ?? demo!.modelPath;
   const adaptersDir = config.adapters ?? demo?.adaptersDir ?? 'models/adapters';
   const logger = { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] };
+  const apiKeys = loadApiKeys(config.apiKeys);
 
   const engine = await LlamaEngine.load({
     modelPath,
@@ -48,6 +50,7 @@ export async function serve(config: ServerConfig): Promise<{ url: string; close:
     baseId,
     baseDescription: demo ? DEMO_DESCRIPTION : undefined,
     logger,
+    apiKeys,
     version: packageVersion,
   });
   const release = (entry: { filePath: string }) => void engine.pool.evictAdapter(entry.filePath);
@@ -56,6 +59,9 @@ export async function serve(config: ServerConfig): Promise<{ url: string; close:
   await catalogue.start();
   const template = config.chatTemplate === 'jinja' && engine.info.chatTemplate ? "the model's own Jinja chat template" : `the ${config.chatTemplate === 'jinja' ? 'llama3.1' : config.chatTemplate} chat wrapper`;
   app.log.info({ baseId, threads: engine.info.threads, gpu: engine.info.gpu, contextSize: engine.contextSize }, `prompts are rendered with ${template}`);
+  if (apiKeys.length === 0) {
+    app.log.warn(`no --api-keys configured: anyone who can reach ${config.host} may use every route; bind to loopback or configure keys`);
+  }
   if (demo) app.log.warn(`no --model given: serving the generated demo model (${DEMO_DESCRIPTION})`);
 
   const address = await app.listen({ host: config.host, port: config.port });
@@ -78,14 +84,15 @@ export async function runServe(argv: string[]): Promise<number> {
     return 0;
   }
   let config: ServerConfig;
+  let server: Awaited<ReturnType<typeof serve>>;
   try {
     config = parseServerConfig(argv);
+    server = await serve(config);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`adaptd: ${error.message}\n`);
     return 2;
   }
-  const server = await serve(config);
   process.stdout.write(`adaptd ready at ${server.url}\n`);
   let signals = 0;
   const shutdown = (signal: string) => {

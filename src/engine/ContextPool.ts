@@ -34,6 +34,7 @@ interface PooledContext {
   adapters: AdapterRef[];
   context: LlamaContext;
   freeSequences: LlamaContextSequence[];
+  allSequences: LlamaContextSequence[];
   busy: number;
   lastUsed: number;
   loraKeys: string[];
@@ -55,6 +56,9 @@ interface LoadedLora {
 }
 
 interface Waiter {
+  /** The adapter set it waits for, so waiting is visible per adapter and admission can be fair. */
+  key: string;
+  adapterNames: string[];
   wake: () => void;
 }
 
@@ -106,9 +110,9 @@ export class ContextPool {
         await this.create(key, applied);
         continue;
       }
-      if (!queued && this.waiters.size >= this.options.maxWaiting) throw new QueueFullError(1);
+      if (!queued && !this.admits(key)) throw new QueueFullError(1);
       queued = true;
-      await this.waitForChange(signal);
+      await this.waitForChange(signal, key, applied.map((a) => a.name));
     }
   }
 
@@ -176,7 +180,7 @@ export class ContextPool {
     adapters.forEach((adapter, index) => this.retainLora(loraKeys[index], path.resolve(adapter.filePath)));
     const freeSequences: LlamaContextSequence[] = [];
     for (let i = 0; i < this.options.sequencesPerContext; i++) freeSequences.push(context.getSequence());
-    const pooled: PooledContext = { key, adapters, context, freeSequences, busy: 0, lastUsed: Date.now(), loraKeys, stale: false };
+    const pooled: PooledContext = { key, adapters, context, freeSequences, allSequences: [...freeSequences], busy: 0, lastUsed: Date.now(), loraKeys, stale: false };
     this.contexts.set(key, pooled);
     return pooled;
   }
@@ -235,9 +239,42 @@ export class ContextPool {
     }
   }
 
-  private waitForChange(signal: AbortSignal): Promise<void> {
+  /**
+   * Admission to the wait queue. When it is full, a set may still queue while it holds less than an even share,
+   * so one adapter's flood cannot lock out another adapter's trickle.
+   */
+  private admits(key: string): boolean {
+    if (this.waiters.size < this.options.maxWaiting) return true;
+    const perKey = new Map<string, number>();
+    for (const waiter of this.waiters) perKey.set(waiter.key, (perKey.get(waiter.key) ?? 0) + 1);
+    const share = Math.max(1, Math.floor(this.options.maxWaiting / (perKey.has(key) ? perKey.size : perKey.size + 1)));
+    return (perKey.get(key) ?? 0) < share;
+  }
+
+  /** Adapter names of requests holding a sequence now, and of requests waiting for one. */
+  get adapterActivity(): { running: string[]; waiting: string[] } {
+    const running = new Set([...this.contexts.values()].filter((c) => c.busy > 0).flatMap((c) => c.adapters.map((a) => a.name)));
+    const waiting = new Set([...this.waiters].flatMap((w) => w.adapterNames));
+    return { running: [...running].sort(), waiting: [...waiting].sort() };
+  }
+
+  /** Busy sequences, and the share of the resident KV capacity their tokens fill. */
+  get load(): { running: number; kvUsage: number } {
+    let running = 0;
+    let used = 0;
+    for (const pooled of this.contexts.values()) {
+      running += pooled.busy;
+      for (const sequence of pooled.allSequences) if (!pooled.freeSequences.includes(sequence)) used += sequence.nextTokenIndex;
+    }
+    const capacity = this.options.maxContexts * this.options.sequencesPerContext * this.options.contextSize;
+    return { running, kvUsage: capacity > 0 ? Math.min(1, used / capacity) : 0 };
+  }
+
+  private waitForChange(signal: AbortSignal, key: string, adapterNames: string[]): Promise<void> {
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
+        key,
+        adapterNames,
         wake: () => {
           signal.removeEventListener('abort', onAbort);
           this.waiters.delete(waiter);
@@ -253,8 +290,12 @@ export class ContextPool {
     });
   }
 
+  /** Wakes waiters interleaved by adapter set, so the first retry after a release is not always the flood's. */
   private notify(): void {
-    for (const waiter of [...this.waiters]) waiter.wake();
+    const byKey = new Map<string, Waiter[]>();
+    for (const waiter of this.waiters) byKey.set(waiter.key, [...(byKey.get(waiter.key) ?? []), waiter]);
+    const queues = [...byKey.values()];
+    for (let round = 0; queues.some((q) => q.length > round); round++) for (const queue of queues) queue[round]?.wake();
   }
 
   async close(): Promise<void> {

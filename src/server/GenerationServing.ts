@@ -10,6 +10,7 @@ import { toolCallGrammar, toolCallSyntaxForTemplate, toolInstructions, type Tool
 import { samplingOptions, stopStrings } from '../translate/generationParameters.js';
 import { resolveAdapterSelection, type AdapterSelection } from './adapterSelection.js';
 import { ApiError } from './errors.js';
+import type { GenerationMetrics } from './plugins/metrics.js';
 
 export interface GenerationPlan {
   selection: AdapterSelection;
@@ -33,6 +34,9 @@ export interface CollectedGeneration {
 }
 
 export interface ServingOptions {
+  /** Largest max_tokens a request may ask for, and most messages in one conversation. */
+  limits: { maxTokens: number; maxMessages: number };
+  metrics?: GenerationMetrics;
   engine: LlamaEngine;
   catalogue: AdapterCatalogue;
   baseId: string;
@@ -55,8 +59,11 @@ export class GenerationServing {
     return { id: `${prefix}-${randomUUID().replace(/-/g, '').slice(0, 24)}`, created: Math.floor(Date.now() / 1000), model };
   }
 
-  planChat(body: ChatCompletionRequest): GenerationPlan {
-    const selection = resolveAdapterSelection(body, this.options.baseId, this.options.catalogue);
+  planChat(body: ChatCompletionRequest, visible?: (adapterName: string) => boolean): GenerationPlan {
+    if (body.messages.length > this.options.limits.maxMessages) {
+      throw new ApiError(400, `at most ${this.options.limits.maxMessages} messages are accepted in one request`, 'messages', 'too_many_messages');
+    }
+    const selection = resolveAdapterSelection(body, this.options.baseId, this.options.catalogue, visible);
     const template = this.chatTemplate();
     const outputPlan = chatOutputPlan(body, toolCallSyntaxForTemplate(template));
     const promptTokens = this.chatPromptTokens(body, template, outputPlan);
@@ -64,8 +71,8 @@ export class GenerationServing {
     return { ...plan, request: { ...plan.request, grammar: outputPlan.grammar }, output: outputPlan.output };
   }
 
-  planCompletion(body: CompletionRequest): GenerationPlan {
-    const selection = resolveAdapterSelection(body, this.options.baseId, this.options.catalogue);
+  planCompletion(body: CompletionRequest, visible?: (adapterName: string) => boolean): GenerationPlan {
+    const selection = resolveAdapterSelection(body, this.options.baseId, this.options.catalogue, visible);
     const prompt = typeof body.prompt === 'string' ? body.prompt : body.prompt[0];
     if (prompt.length === 0) throw new ApiError(400, 'prompt must not be empty', 'prompt', 'empty_prompt');
     const promptTokens = this.options.engine.tokenizeCompletionPrompt(prompt);
@@ -73,13 +80,19 @@ export class GenerationServing {
   }
 
   private plan(selection: AdapterSelection, promptTokens: Token[], maxTokens: number | undefined, body: ChatCompletionRequest | CompletionRequest): GenerationPlan {
+    // Not fitting the context is checked first: its message says by how much.
+    const fitted = this.options.engine.fitCompletion(promptTokens.length, maxTokens);
+    const cap = this.options.limits.maxTokens;
+    if (maxTokens !== undefined && maxTokens > cap) {
+      throw new ApiError(400, `max_tokens may be at most ${cap} on this server`, 'max_tokens', 'max_tokens_too_large');
+    }
     return {
       selection,
       output: { kind: 'text' },
       request: {
         adapters: selection.adapters,
         promptTokens,
-        maxTokens: this.options.engine.fitCompletion(promptTokens.length, maxTokens),
+        maxTokens: Math.min(cap, fitted),
         sampling: samplingOptions(body),
         stop: stopStrings(body.stop),
       },
@@ -118,8 +131,19 @@ export class GenerationServing {
     );
   }
 
-  generate(plan: GenerationPlan, signal: AbortSignal): AsyncGenerator<GenerationEvent> {
-    return this.options.engine.generate({ ...plan.request, signal });
+  /** The engine's events for a plan, observed on the way for time-to-first-token and token metrics. */
+  async *generate(plan: GenerationPlan, signal: AbortSignal): AsyncGenerator<GenerationEvent> {
+    const started = performance.now();
+    const label = plan.selection.model;
+    let first = true;
+    for await (const event of this.options.engine.generate({ ...plan.request, signal })) {
+      if (event.type === 'text' && first) {
+        first = false;
+        this.options.metrics?.firstToken(label, (performance.now() - started) / 1000);
+      }
+      if (event.type === 'done') this.options.metrics?.tokens(label, event.promptTokens, event.completionTokens);
+      yield event;
+    }
   }
 
   async collect(events: AsyncIterable<GenerationEvent>): Promise<CollectedGeneration> {

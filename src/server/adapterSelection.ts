@@ -19,10 +19,16 @@ export interface AdapterSelection {
  * Resolves `model`, `peft` and `lora` into the adapters of one request, once, against the one registry that also
  * knows the base id. Unknown names are 404s naming the field; nothing falls back to the base silently.
  */
-export function resolveAdapterSelection(request: AdapterSelectionRequest, baseId: string, catalogue: AdapterCatalogue): AdapterSelection {
+export function resolveAdapterSelection(
+  request: AdapterSelectionRequest,
+  baseId: string,
+  catalogue: AdapterCatalogue,
+  visible: (adapterName: string) => boolean = () => true,
+): AdapterSelection {
   const chosen = new Map<string, AdapterRef>();
   const add = (name: string, param: string, scale?: number) => {
-    const entry = catalogue.find(name);
+    // An adapter the caller's key may not use is reported exactly like one that does not exist.
+    const entry = visible(name) ? catalogue.find(name) : undefined;
     if (!entry) {
       throw new ApiError(404, `The model \`${name.slice(0, 200)}\` does not exist: it is neither the base model nor a registered adapter`, param, 'model_not_found');
     }

@@ -4,7 +4,10 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { AdapterCatalogue } from '../adapters/AdapterCatalogue.js';
 import type { ServerConfig } from '../config/serverConfig.js';
 import type { LlamaEngine } from '../engine/LlamaEngine.js';
-import { installErrorHandlers } from './errors.js';
+import type { ApiKeyGrant } from '../config/apiKeys.js';
+import { ApiError, installErrorHandlers } from './errors.js';
+import { authPlugin } from './plugins/auth.js';
+import { createMetrics } from './plugins/metrics.js';
 import { GenerationServing } from './GenerationServing.js';
 import fastifyMultipart from '@fastify/multipart';
 import { registerOpenApi } from './plugins/openApi.js';
@@ -22,6 +25,8 @@ export interface AppDependencies {
   /** Shown in /v1/models, e.g. to say the demo model's output names the adapter that answered. */
   baseDescription?: string;
   logger?: FastifyServerOptions['logger'];
+  /** No grants: open access. */
+  apiKeys?: ApiKeyGrant[];
   version?: string;
 }
 
@@ -50,12 +55,21 @@ export async function buildApp(deps: AppDependencies): Promise<AdaptdApp> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandlers(app);
+  const readiness: Readiness = { state: 'ok', baseId: deps.baseId, adapterCount: () => deps.catalogue.list().length };
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // While draining, requests in flight finish but no new work starts; /health reports the state itself.
+    if (readiness.state === 'draining' && request.url !== '/health') {
+      throw new ApiError(503, 'the server is shutting down', null, 'draining', { 'retry-after': '5' });
+    }
   });
 
-  const readiness: Readiness = { state: 'ok', baseId: deps.baseId, adapterCount: () => deps.catalogue.list().length };
+  const metrics = createMetrics({ pool: deps.engine.pool, catalogue: deps.catalogue, maxResidentAdapters: deps.config.maxResidentAdapters });
+  await app.register(metrics.plugin);
+  await app.register(authPlugin, { grants: deps.apiKeys ?? [] });
   const serving = new GenerationServing({
+    limits: { maxTokens: deps.config.maxTokens, maxMessages: deps.config.maxMessages },
+    metrics: metrics.generation,
     engine: deps.engine,
     catalogue: deps.catalogue,
     baseId: deps.baseId,
@@ -65,8 +79,8 @@ export async function buildApp(deps: AppDependencies): Promise<AdaptdApp> {
   await registerOpenApi(app, deps.version ?? '0.0.0');
   await app.register(healthRoute, { readiness });
   await app.register(modelsRoute, { baseId: deps.baseId, baseDescription: deps.baseDescription, catalogue: deps.catalogue, startedAt: Date.now() });
-  await app.register(chatCompletionsRoute, { serving });
-  await app.register(completionsRoute, { serving });
+  await app.register(chatCompletionsRoute, { serving, deadlineSeconds: deps.config.requestTimeout });
+  await app.register(completionsRoute, { serving, deadlineSeconds: deps.config.requestTimeout });
   await app.register(fastifyMultipart, { limits: { fileSize: deps.config.maxBodyBytes, files: 2, fields: 8 } });
   await app.register(adaptersRoute, { catalogue: deps.catalogue, pool: deps.engine.pool, maxUploadBytes: deps.config.maxBodyBytes });
   return { app, readiness };

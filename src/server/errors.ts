@@ -6,6 +6,7 @@ import { AdapterValidationError, PeftConversionError } from '../adapters/adapter
 import { AdapterLoadError, ContextOverflowError, EngineUnavailableError, GrammarError, QueueFullError } from '../engine/engineErrors.js';
 import type { ErrorEnvelope } from '../protocol/errors.js';
 import { PromptRenderError } from '../translate/chatPrompt.js';
+import { DeadlineExceededError } from './sse.js';
 import { UnsupportedSchemaError } from '../translate/jsonSchemaErrors.js';
 
 /** An error that already knows how it looks on the wire. Thrown by routes for request-level problems. */
@@ -59,6 +60,7 @@ const typedErrors: Array<[new (...args: any[]) => Error, (error: any) => ApiErro
   [EngineUnavailableError, (e) => new ApiError(503, e.message, null, 'unavailable', { 'retry-after': '5' })],
   [AdapterLoadError, (e) => new ApiError(422, e.message, 'model', 'adapter_load_failed')],
   [GrammarError, (e) => new ApiError(400, e.message, 'response_format', 'invalid_grammar')],
+  [DeadlineExceededError, (e) => new ApiError(503, e.message, null, 'deadline_exceeded', { 'retry-after': '1' })],
   [PromptRenderError, (e) => new ApiError(400, e.message, 'messages', 'template_error')],
   [UnsupportedSchemaError, (e: UnsupportedSchemaError) => new ApiError(400, e.message, e.source.startsWith('tools') ? 'tools' : 'response_format', `unsupported_schema:${e.keyword}`)],
 ];

@@ -31,11 +31,22 @@ export class SseStream {
   }
 }
 
-/** Aborted when the client goes away before the response is complete, so generation stops at once. */
-export function abortOnDisconnect(reply: FastifyReply): AbortController {
+/** The error a request's deadline aborts it with. */
+export class DeadlineExceededError extends Error {
+  override name = 'DeadlineExceededError';
+}
+
+/**
+ * Aborted when the client goes away before the response is complete (so generation stops at once), or when the
+ * request's deadline passes.
+ */
+export function requestSignal(reply: FastifyReply, deadlineSeconds: number): AbortSignal {
   const controller = new AbortController();
   reply.raw.on('close', () => {
     if (!reply.raw.writableFinished) controller.abort(new Error('client disconnected'));
   });
-  return controller;
+  const timer = setTimeout(() => controller.abort(new DeadlineExceededError(`the request did not finish within its ${deadlineSeconds}s deadline`)), deadlineSeconds * 1000);
+  timer.unref();
+  reply.raw.on('close', () => clearTimeout(timer));
+  return controller.signal;
 }

@@ -2,6 +2,7 @@ import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AdapterConflictError, type AdapterCatalogue, type AdapterEntry } from '../../adapters/AdapterCatalogue.js';
@@ -48,15 +49,15 @@ export const adaptersRoute: FastifyPluginAsyncZod<AdaptersRouteOptions> = async 
   // Raw adapter uploads arrive as a stream, written straight to disk rather than buffered in memory.
   app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
 
-  app.get('/v1/adapters', { schema: { summary: 'Registered adapters', tags: ['adapters'], response: { 200: adapterList } } }, async () => ({
+  app.get('/v1/adapters', { schema: { summary: 'Registered adapters', tags: ['adapters'], response: { 200: adapterList } } }, async (request) => ({
     object: 'list' as const,
-    data: catalogue.list().map(toWire),
+    data: catalogue.list().filter((entry) => request.principal.allows(entry.name)).map(toWire),
   }));
 
   app.get(
     '/v1/adapters/:name',
     { schema: { summary: 'One adapter', tags: ['adapters'], params: adapterNameParams, response: { 200: adapterEntry, 404: errorEnvelope } } },
-    async (request) => toWire(notFoundAsAdapter(() => catalogue.get(request.params.name))),
+    async (request) => toWire(notFoundAsAdapter(() => catalogue.get(visibleName(request, request.params.name)))),
   );
 
   app.put(
@@ -70,9 +71,10 @@ export const adaptersRoute: FastifyPluginAsyncZod<AdaptersRouteOptions> = async 
         response: { 201: adapterEntry, '4xx': errorEnvelope },
       },
       bodyLimit: maxUploadBytes,
+      config: { permission: 'admin' },
     },
     async (request, reply) => {
-      const name = checkAdapterName(request.params.name);
+      const name = manageableName(request, request.params.name);
       const replace = request.query.replace === 'true';
       // Checked before the body is read, so a conflicting upload is refused without storing it.
       if (!replace && catalogue.find(name)) throw new AdapterConflictError(name);
@@ -96,30 +98,52 @@ export const adaptersRoute: FastifyPluginAsyncZod<AdaptersRouteOptions> = async 
 
   app.delete(
     '/v1/adapters/:name',
-    { schema: { summary: 'Unregister and unload an adapter; requests running on it finish first', tags: ['adapters'], params: adapterNameParams, response: { 200: adapterEntry, 404: errorEnvelope } } },
-    async (request) => toWire(notFoundAsAdapter(() => catalogue.remove(request.params.name, { deleteFiles: true }))),
+    {
+      schema: { summary: 'Unregister and unload an adapter; requests running on it finish first', tags: ['adapters'], params: adapterNameParams, response: { 200: adapterEntry, '4xx': errorEnvelope } },
+      config: { permission: 'admin' },
+    },
+    async (request) => toWire(notFoundAsAdapter(() => catalogue.remove(manageableName(request, request.params.name), { deleteFiles: true }))),
   );
 
   app.post(
     '/v1/load_lora_adapter',
-    { schema: { summary: 'vLLM-compatible: register an adapter from a path inside an allowed adapters root', tags: ['adapters'], body: loadLoraAdapterRequest, response: { 200: z.string(), '4xx': errorEnvelope } } },
+    {
+      schema: { summary: 'vLLM-compatible: register an adapter from a path inside an allowed adapters root', tags: ['adapters'], body: loadLoraAdapterRequest, response: { 200: z.string(), '4xx': errorEnvelope } },
+      config: { permission: 'admin' },
+    },
     async (request, reply) => {
       const { lora_name, lora_path, load_inplace } = request.body;
-      await catalogue.registerPath(lora_name, lora_path, load_inplace === true);
+      await catalogue.registerPath(manageableName(request, lora_name), lora_path, load_inplace === true);
       return reply.type('text/plain').send(`Success: LoRA adapter '${lora_name}' added successfully.`);
     },
   );
 
   app.post(
     '/v1/unload_lora_adapter',
-    { schema: { summary: 'vLLM-compatible: unregister and unload an adapter', tags: ['adapters'], body: unloadLoraAdapterRequest, response: { 200: z.string(), '4xx': errorEnvelope } } },
+    {
+      schema: { summary: 'vLLM-compatible: unregister and unload an adapter', tags: ['adapters'], body: unloadLoraAdapterRequest, response: { 200: z.string(), '4xx': errorEnvelope } },
+      config: { permission: 'admin' },
+    },
     async (request, reply) => {
       const { lora_name } = request.body;
-      notFoundAsAdapter(() => catalogue.remove(lora_name, { suppress: true }));
+      notFoundAsAdapter(() => catalogue.remove(manageableName(request, lora_name), { suppress: true }));
       return reply.type('text/plain').send(`Success: LoRA adapter '${lora_name}' removed successfully.`);
     },
   );
 };
+
+/** A name the caller may see; others are reported as not existing. */
+function visibleName(request: FastifyRequest, name: string): string {
+  if (!request.principal.allows(name)) throw new ApiError(404, `adapter "${name.slice(0, 140)}" does not exist`, 'name', 'adapter_not_found');
+  return name;
+}
+
+/** An admin key manages only the names its allow-list covers. */
+function manageableName(request: FastifyRequest, name: string): string {
+  checkAdapterName(name);
+  if (!request.principal.allows(name)) throw new ApiError(403, `this API key may not manage adapter "${name}"`, 'name', 'permission_denied');
+  return name;
+}
 
 /** On adapter routes an unknown name is about the path, not the `model` field. */
 function notFoundAsAdapter<T>(action: () => T): T {

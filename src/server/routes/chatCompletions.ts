@@ -4,10 +4,10 @@ import { errorEnvelope } from '../../protocol/errors.js';
 import { ChatOutputShaper } from '../../translate/ChatOutputShaper.js';
 import { chatChunk, chatCompletion, chatUsageChunk, usageOf } from '../../translate/chatResponse.js';
 import type { GenerationServing } from '../GenerationServing.js';
-import { abortOnDisconnect } from '../sse.js';
+import { requestSignal } from '../sse.js';
 import { streamEvents } from '../streamEvents.js';
 
-export const chatCompletionsRoute: FastifyPluginAsyncZod<{ serving: GenerationServing }> = async (app, { serving }) => {
+export const chatCompletionsRoute: FastifyPluginAsyncZod<{ serving: GenerationServing; deadlineSeconds: number }> = async (app, { serving, deadlineSeconds }) => {
   app.post(
     '/v1/chat/completions',
     {
@@ -20,9 +20,10 @@ export const chatCompletionsRoute: FastifyPluginAsyncZod<{ serving: GenerationSe
     },
     async (request, reply) => {
       const body = request.body;
-      const plan = serving.planChat(body);
+      const plan = serving.planChat(body, request.principal.allows);
+      request.adapterLabel = plan.selection.model;
       const identity = serving.newIdentity('chatcmpl', plan.selection.model);
-      const events = serving.generate(plan, abortOnDisconnect(reply).signal);
+      const events = serving.generate(plan, requestSignal(reply, deadlineSeconds));
       const shaper = new ChatOutputShaper(plan.output);
       if (!body.stream) {
         const result = await serving.collect(events);

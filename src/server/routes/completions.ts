@@ -3,10 +3,10 @@ import { completionRequest, completionResponse } from '../../protocol/completion
 import { errorEnvelope } from '../../protocol/errors.js';
 import { textCompletion, textUsageChunk, usageOf } from '../../translate/chatResponse.js';
 import type { GenerationServing } from '../GenerationServing.js';
-import { abortOnDisconnect } from '../sse.js';
+import { requestSignal } from '../sse.js';
 import { streamEvents } from '../streamEvents.js';
 
-export const completionsRoute: FastifyPluginAsyncZod<{ serving: GenerationServing }> = async (app, { serving }) => {
+export const completionsRoute: FastifyPluginAsyncZod<{ serving: GenerationServing; deadlineSeconds: number }> = async (app, { serving, deadlineSeconds }) => {
   app.post(
     '/v1/completions',
     {
@@ -19,9 +19,10 @@ export const completionsRoute: FastifyPluginAsyncZod<{ serving: GenerationServin
     },
     async (request, reply) => {
       const body = request.body;
-      const plan = serving.planCompletion(body);
+      const plan = serving.planCompletion(body, request.principal.allows);
+      request.adapterLabel = plan.selection.model;
       const identity = serving.newIdentity('cmpl', plan.selection.model);
-      const events = serving.generate(plan, abortOnDisconnect(reply).signal);
+      const events = serving.generate(plan, requestSignal(reply, deadlineSeconds));
       const prompt = typeof body.prompt === 'string' ? body.prompt : body.prompt[0];
       const echoed = body.echo ? prompt : '';
       if (!body.stream) {

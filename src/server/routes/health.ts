@@ -11,7 +11,7 @@ export interface Readiness {
 export const healthRoute: FastifyPluginAsyncZod<{ readiness: Readiness }> = async (app, { readiness }) => {
   app.get(
     '/health',
-    { schema: { summary: 'Liveness and readiness', tags: ['adaptd'], response: { 200: healthResponse, 503: errorEnvelope } } },
+    { schema: { summary: 'Liveness and readiness', tags: ['adaptd'], response: { 200: healthResponse, 503: errorEnvelope } }, config: { public: true } },
     async () => {
       if (readiness.state !== 'ok') throw new ApiError(503, 'the server is shutting down', null, 'draining', { 'retry-after': '5' });
       return { status: 'ok' as const, model: readiness.baseId, adapters: readiness.adapterCount() };

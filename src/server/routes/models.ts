@@ -13,7 +13,7 @@ export const modelsRoute: FastifyPluginAsyncZod<ModelsRouteOptions> = async (app
   app.get(
     '/v1/models',
     { schema: { summary: 'The base model and every registered adapter', tags: ['OpenAI'], response: { 200: modelList } } },
-    async () => {
+    async (request) => {
       const created = Math.floor(options.startedAt / 1000);
       const base: ModelEntry = {
         id: options.baseId,
@@ -24,7 +24,7 @@ export const modelsRoute: FastifyPluginAsyncZod<ModelsRouteOptions> = async (app
         root: options.baseId,
         ...(options.baseDescription ? { description: options.baseDescription } : {}),
       };
-      const adapters: ModelEntry[] = options.catalogue.list().map((adapter) => ({
+      const adapters: ModelEntry[] = options.catalogue.list().filter((adapter) => request.principal.allows(adapter.name)).map((adapter) => ({
         id: adapter.name,
         object: 'model',
         created: Math.floor(adapter.registeredAt / 1000),

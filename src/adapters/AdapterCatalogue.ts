@@ -2,6 +2,8 @@ import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs';
 import path from 'node:path';
 import { checkAdapterName, isValidAdapterName, resolveInsideRoots } from './adapterName.js';
+import { ConfigError } from '../config/serverConfig.js';
+import { AdapterProfileError, defaultProfileSpec, profileFileCandidates, readAdapterProfileFile, storeProfileFile, type AdapterProfile } from './AdapterProfile.js';
 
 export type AdapterFormat = 'gguf' | 'peft';
 export type AdapterOrigin = 'directory' | 'upload' | 'api';
@@ -23,6 +25,19 @@ export interface AdapterEntry {
   version: string;
   registeredAt: number;
   lastUsed?: number;
+  /** The adapter's own prompt profile (its profile file), when it has one. */
+  profile?: AdapterProfile;
+  /** Why its profile file was refused: requests on it fail rather than use a prompt format it was not trained on. */
+  profileError?: string;
+  /** The profile file's path and version when last read ('' when there is none), so an edited file is re-read. */
+  profileVersion?: string;
+}
+
+/** The profile a request on an adapter (or on the base) is rendered with, and where it came from. */
+export interface EffectiveProfile {
+  profile: AdapterProfile | undefined;
+  source: 'file' | 'default' | 'builtin';
+  error?: string;
 }
 
 export interface ValidatedAdapter {
@@ -48,6 +63,8 @@ export interface CatalogueOptions {
   preparer: AdapterPreparer;
   /** Called with the reason when a dropped-in file is rejected, without its contents. */
   onRejected?: (source: string, error: unknown) => void;
+  /** `--default-profile`: a built-in profile name or a profile file, for adapters without a profile of their own. */
+  defaultProfile?: string;
 }
 
 export class AdapterNotFoundError extends Error {
@@ -91,10 +108,25 @@ export class AdapterCatalogue extends EventEmitter {
   private rescanTimer?: NodeJS.Timeout;
   private scanning?: Promise<void>;
   private rescanAgain = false;
+  private defaultProfile: { profile?: AdapterProfile; filePath?: string; version?: string; error?: string } = {};
 
   constructor(private readonly options: CatalogueOptions) {
     super();
     mkdirSync(options.directory, { recursive: true });
+    if (options.defaultProfile) this.defaultProfile = this.loadDefaultProfile(options.defaultProfile);
+  }
+
+  /** A broken default profile stops the server at start; later edits to its file are re-read and reported per request. */
+  private loadDefaultProfile(spec: string): typeof this.defaultProfile {
+    try {
+      const given = defaultProfileSpec(spec);
+      if ('profile' in given) return given;
+      const { version } = this.profileFileVersion([given.filePath]);
+      return { filePath: given.filePath, version, profile: readAdapterProfileFile(given.filePath) };
+    } catch (error) {
+      if (error instanceof AdapterProfileError) throw new ConfigError(`--default-profile: ${error.message}`);
+      throw error;
+    }
   }
 
   get directory(): string {
@@ -112,6 +144,24 @@ export class AdapterCatalogue extends EventEmitter {
   get(name: string): AdapterEntry {
     const entry = this.entries.get(name);
     if (!entry) throw new AdapterNotFoundError(name);
+    return entry;
+  }
+
+  /** The adapter's own profile, else the default profile, else none (the base model's template). */
+  effectiveProfile(entry: AdapterEntry | undefined): EffectiveProfile {
+    if (entry?.profileError) return { profile: undefined, source: 'file', error: entry.profileError };
+    if (entry?.profile) return { profile: entry.profile, source: 'file' };
+    const fallback = this.defaultProfile;
+    if (fallback.error) return { profile: undefined, source: 'default', error: fallback.error };
+    return fallback.profile ? { profile: fallback.profile, source: 'default' } : { profile: undefined, source: 'builtin' };
+  }
+
+  /** Stores (or with undefined, removes) an adapter's profile file beside it, and uses it at once. */
+  setProfile(name: string, profile: AdapterProfile | undefined): AdapterEntry {
+    const entry = this.get(name);
+    for (const candidate of profileFileCandidates(entry.sourcePath, entry.format)) storeProfileFile(candidate, undefined);
+    storeProfileFile(profileFileCandidates(entry.sourcePath, entry.format)[0], profile);
+    this.refreshProfile(entry);
     return entry;
   }
 
@@ -191,6 +241,52 @@ export class AdapterCatalogue extends EventEmitter {
     for (const entry of [...this.entries.values()]) {
       if (entry.origin !== 'api' && !seen.has(entry.name)) this.remove(entry.name);
     }
+    this.refreshDefaultProfile();
+    for (const entry of this.entries.values()) this.refreshProfile(entry);
+  }
+
+  /** Re-reads an adapter's profile file when it appeared, changed or went away since it was last read. */
+  private refreshProfile(entry: AdapterEntry): void {
+    const found = this.profileFileVersion(profileFileCandidates(entry.sourcePath, entry.format));
+    if (found.version === entry.profileVersion) return;
+    entry.profileVersion = found.version;
+    entry.profile = undefined;
+    entry.profileError = undefined;
+    if (found.filePath) {
+      try {
+        entry.profile = readAdapterProfileFile(found.filePath);
+      } catch (error) {
+        entry.profileError = (error as Error).message;
+        this.options.onRejected?.(found.filePath, error);
+      }
+    }
+    entry.defaultScale = entry.profile?.default_scale ?? this.defaultProfile.profile?.default_scale ?? 1;
+  }
+
+  private refreshDefaultProfile(): void {
+    const current = this.defaultProfile;
+    if (!current.filePath) return;
+    const found = this.profileFileVersion([current.filePath]);
+    if (found.version === current.version) return;
+    try {
+      this.defaultProfile = { filePath: current.filePath, version: found.version, profile: readAdapterProfileFile(current.filePath) };
+    } catch (error) {
+      this.defaultProfile = { filePath: current.filePath, version: found.version, error: `--default-profile ${(error as Error).message}` };
+    }
+    // Adapters without a profile of their own take the default's scale.
+    for (const entry of this.entries.values()) entry.profileVersion = undefined;
+  }
+
+  private profileFileVersion(candidates: string[]): { filePath?: string; version: string } {
+    for (const filePath of candidates) {
+      try {
+        const stats = statSync(filePath);
+        if (stats.isFile()) return { filePath, version: `${filePath}:${versionOf(stats)}` };
+      } catch {
+        // Not there: try the next name.
+      }
+    }
+    return { version: '' };
   }
 
   private directoryCandidate(fileName: string, source: string): { name: string; format: AdapterFormat; version: string } | undefined {
@@ -236,6 +332,7 @@ export class AdapterCatalogue extends EventEmitter {
       version,
       registeredAt: Date.now(),
     };
+    this.refreshProfile(entry);
     const previous = this.entries.get(name);
     this.entries.set(name, entry);
     if (previous) this.emit('replaced', previous, entry);
@@ -249,7 +346,10 @@ export class AdapterCatalogue extends EventEmitter {
   remove(name: string, options: { deleteFiles?: boolean; suppress?: boolean } = {}): AdapterEntry {
     const entry = this.get(name);
     this.entries.delete(name);
-    if (options.deleteFiles && entry.origin !== 'api') rmSync(entry.sourcePath, { recursive: true, force: true });
+    if (options.deleteFiles && entry.origin !== 'api') {
+      rmSync(entry.sourcePath, { recursive: true, force: true });
+      for (const profileFile of profileFileCandidates(entry.sourcePath, entry.format)) rmSync(profileFile, { force: true });
+    }
     else if (options.suppress && entry.origin !== 'api') this.suppressedVersions.set(entry.sourcePath, entry.version);
     this.emit('removed', entry);
     return entry;
@@ -259,7 +359,7 @@ export class AdapterCatalogue extends EventEmitter {
    * Stores an uploaded adapter: the caller has written it to `temporaryPath` (from `temporaryUploadPath`);
    * it is validated, then renamed into place atomically, so readers never see a partial file.
    */
-  async adoptUpload(name: string, temporaryPath: string, format: AdapterFormat, replace: boolean): Promise<AdapterEntry> {
+  async adoptUpload(name: string, temporaryPath: string, format: AdapterFormat, replace: boolean, profile?: AdapterProfile): Promise<AdapterEntry> {
     checkAdapterName(name);
     if (this.entries.has(name) && !replace) throw new AdapterConflictError(name);
     const target = path.join(this.options.directory, format === 'gguf' ? `${name}.gguf` : name);
@@ -279,6 +379,9 @@ export class AdapterCatalogue extends EventEmitter {
     if (format === 'peft') rmSync(target, { recursive: true, force: true });
     // The rename keeps inode and mtime, so the directory scan sees the same version and does not redo the work.
     renameSync(temporaryPath, target);
+    // An upload is the whole adapter: a profile it does not carry is not kept from the one it replaces.
+    for (const profileFile of profileFileCandidates(target, format)) storeProfileFile(profileFile, undefined);
+    storeProfileFile(profileFileCandidates(target, format)[0], profile);
     const version = this.directoryCandidate(path.basename(target), target)?.version ?? String(Date.now());
     return this.register(name, target, format, 'upload', version, prepared);
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ChatCompletionChunk, ChatCompletionResponse } from '../protocol/chatCompletions.js';
-import { jsonValueEnd, parseToolCalls, ToolCallParseError } from './parseToolCalls.js';
+import { jsonValueEnd, parseToolCalls, PYTHON_TAG, ToolCallParseError } from './parseToolCalls.js';
 import type { ToolCallSyntax } from './toolCallSyntax.js';
 
 type Delta = ChatCompletionChunk['choices'][0]['delta'];
@@ -89,18 +89,28 @@ export class ChatOutputShaper {
 
   /** In auto mode, text that is (or may become) a tool call is held back until the end. */
   private autoSafeEnd(syntax: ToolCallSyntax): number {
-    const marker = syntax.marker;
-    if (syntax.open) {
-      const at = this.text.indexOf(marker);
-      if (at >= 0) return Math.min(at, this.text.length);
-      for (let length = Math.min(marker.length - 1, this.text.length); length > 0; length--) {
-        if (this.text.endsWith(marker.slice(0, length))) return this.text.length - length;
-      }
-      return this.text.length;
+    const wrapped = this.markerStart(syntax.open ? syntax.marker : PYTHON_TAG);
+    return syntax.open ? wrapped : Math.min(wrapped, this.unwrappedCallStart(syntax.marker));
+  }
+
+  /** Where `marker`, or a start of it at the very end, appears in the unsent text. */
+  private markerStart(marker: string): number {
+    const at = this.text.indexOf(marker, this.contentSent);
+    if (at >= 0) return at;
+    for (let length = Math.min(marker.length - 1, this.text.length - this.contentSent); length > 0; length--) {
+      if (this.text.endsWith(marker.slice(0, length))) return this.text.length - length;
     }
-    const lead = this.text.trimStart().replace(/^<\|python_tag\|>/, '');
-    if (this.contentSent > 0) return this.text.length;
-    return lead.startsWith(marker) || marker.startsWith(lead) ? 0 : this.text.length;
+    return this.text.length;
+  }
+
+  /** An unwrapped JSON call opens the output or a line (as the parser reads it); so does a line not begun yet. */
+  private unwrappedCallStart(marker: string): number {
+    for (let at = this.contentSent; at < this.text.length; at++) {
+      if (at > 0 && this.text[at - 1] !== '\n') continue;
+      const lead = this.text.slice(at).trimStart();
+      if (lead === '' || lead.startsWith(marker)) return at;
+    }
+    return this.text.length;
   }
 
   /** Forced calls follow the grammar's fixed layout, so each call's name and arguments are found as they appear. */

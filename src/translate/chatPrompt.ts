@@ -1,6 +1,8 @@
 import { Template } from '@huggingface/jinja';
 import type { PromptSegment } from '../engine/LlamaEngine.js';
 import type { ChatMessage, FunctionTool } from '../protocol/chatCompletions.js';
+import type { PromptProfile } from './PromptProfile.js';
+import { toolInstructions, type ToolCallSyntax } from './toolCallSyntax.js';
 
 /** A fixed date, so a rendered prompt (and its cached prefix) does not change at midnight. */
 export const TEMPLATE_DATE = '26 Jul 2024';
@@ -114,17 +116,54 @@ export function renderChatTemplate(template: string, messages: ChatMessage[], op
   let rendered: string;
   try {
     rendered = compiled.render({
-      messages: guard.guardDeep(templateMessages(messages)),
-      tools: options.tools?.length ? guard.guardDeep(options.tools) : undefined,
-      add_generation_prompt: options.addGenerationPrompt ?? true,
       bos_token: options.bosToken ?? '',
       eos_token: options.eosToken ?? '',
       date_string: TEMPLATE_DATE,
+      // A profile's variables may replace the defaults above, never the conversation itself.
       ...options.extraVariables,
+      messages: guard.guardDeep(templateMessages(messages)),
+      tools: options.tools?.length ? guard.guardDeep(options.tools) : undefined,
+      add_generation_prompt: options.addGenerationPrompt ?? true,
     });
   } catch (error) {
     if (error instanceof PromptRenderError) throw error;
     throw new PromptRenderError(`the chat template failed to render: ${(error as Error).message}`);
   }
   return guard.split(rendered);
+}
+
+/** What rendering needs of the base model: its BOS/EOS texts and the texts of its control tokens. */
+export interface ModelTokenTexts {
+  bosToken?: string;
+  eosToken?: string;
+  specialTokenTexts: string[];
+}
+
+/**
+ * A template that does not render `tools` itself (no tool support) would silently drop them; such a template
+ * gets the functions and the call syntax in a system message first, so the model is at least told.
+ */
+export function withToolInstructions(messages: ChatMessage[], tools: FunctionTool[], syntax: ToolCallSyntax, template: string | undefined): ChatMessage[] {
+  if (tools.length === 0 || template?.includes('tools')) return messages;
+  return [{ role: 'system', content: toolInstructions(tools.map((t) => t.function), syntax) }, ...messages];
+}
+
+/**
+ * The prompt of a conversation under a profile, as segments for the engine's tokenizer: exactly what the
+ * profile's template renders with these messages and `tools` (as `apply_chat_template(messages, tools=…)` does),
+ * with user-supplied text marked so it never becomes a control token. `tools` is empty when calls are off.
+ */
+export function renderProfilePrompt(
+  profile: PromptProfile & { template: string },
+  messages: ChatMessage[],
+  tools: FunctionTool[],
+  model: ModelTokenTexts,
+): PromptSegment[] {
+  return renderChatTemplate(profile.template, withToolInstructions(messages, tools, profile.syntax, profile.template), {
+    tools,
+    bosToken: model.bosToken,
+    eosToken: model.eosToken,
+    specialTokenTexts: model.specialTokenTexts,
+    extraVariables: profile.variables,
+  });
 }

@@ -16,12 +16,23 @@ export class ToolCallParseError extends Error {
   override name = 'ToolCallParseError';
 }
 
+/** Llama 3.1 may open a call with this token; what precedes it is text. */
+export const PYTHON_TAG = '<|python_tag|>';
+
+/**
+ * Where a call without a wrapper (json, llama3.1) starts: the whole output when it opens with "{", else a line
+ * that opens with a JSON object whose first key is a call's (`name`, `arguments`, `parameters`), after text.
+ */
+const UNWRAPPED_CALL_LINE = /\n[ \t]*(?=\{\s*["'](?:name|arguments|parameters)["']\s*:)/;
+
 /**
  * Reads tool calls written in `syntax` from a complete model output. Tolerant of what training sets contain:
  * keys in any order, `arguments` or `parameters`, arguments given as a JSON string, single-quoted Python-style
  * dicts. Returns undefined when the output holds no call; throws ToolCallParseError for a malformed one.
  */
 export function parseToolCalls(output: string, syntax: ToolCallSyntax): ParsedToolOutput | undefined {
+  const tagAt = output.indexOf(PYTHON_TAG);
+  if (tagAt >= 0 && !syntax.open) return unwrappedCalls(output.slice(0, tagAt), output.slice(tagAt + PYTHON_TAG.length));
   const text = output.replace(/^\s*<\|python_tag\|>/, '');
   if (syntax.open) {
     const start = text.indexOf(syntax.open.trim());
@@ -32,9 +43,14 @@ export function parseToolCalls(output: string, syntax: ToolCallSyntax): ParsedTo
     const content = text.slice(0, start).trim();
     return { content: content || null, calls: bodies.map((body) => callFromObject(parseLenientJson(body.trim()))) };
   }
-  const trimmed = text.trim();
-  if (!trimmed.startsWith('{')) return undefined;
-  return { content: null, calls: splitTopLevelObjects(trimmed).map((body) => callFromObject(parseLenientJson(body))) };
+  if (text.trimStart().startsWith(syntax.marker)) return unwrappedCalls('', text);
+  const line = UNWRAPPED_CALL_LINE.exec(text);
+  return line ? unwrappedCalls(text.slice(0, line.index), text.slice(line.index)) : undefined;
+}
+
+function unwrappedCalls(before: string, calls: string): ParsedToolOutput {
+  const content = before.trim();
+  return { content: content || null, calls: splitTopLevelObjects(calls.trim()).map((body) => callFromObject(parseLenientJson(body))) };
 }
 
 function callFromObject(value: unknown): ParsedToolCall {

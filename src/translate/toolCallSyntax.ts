@@ -1,5 +1,8 @@
+import type { ToolCallSyntaxName } from '../protocol/adapterProfile.js';
 import { GbnfRuleSet, gbnfLiteral, renderGbnf } from './gbnfRules.js';
 import { buildJsonSchemaRules } from './jsonSchemaGrammar.js';
+
+export type { ToolCallSyntaxName } from '../protocol/adapterProfile.js';
 
 /**
  * How a model writes a tool call in its output. The grammar that forces a call and the parser that reads one are
@@ -9,8 +12,6 @@ import { buildJsonSchemaRules } from './jsonSchemaGrammar.js';
  * - `llama3.1`: `{"name": "f", "parameters": {...}}` — Llama 3.1 Instruct's JSON tool calls.
  * - `hermes`: `<tool_call>\n{"name": "f", "arguments": {...}}\n</tool_call>` — Hermes / Qwen style.
  */
-export type ToolCallSyntaxName = 'json' | 'llama3.1' | 'hermes';
-
 export interface ToolCallSyntax {
   name: ToolCallSyntaxName;
   argumentsKey: 'arguments' | 'parameters';
@@ -20,13 +21,16 @@ export interface ToolCallSyntax {
   close: string;
   /** Between two calls of one turn. */
   separator: string;
-  /** Output that starts with this (after whitespace) is a tool call in `auto` mode. */
+  /**
+   * What opens a call in `auto` mode: anywhere in the output for a wrapped syntax; for an unwrapped (JSON) one,
+   * at the start of the output or of a line, or after Llama 3.1's `<|python_tag|>`.
+   */
   marker: string;
 }
 
 export const TOOL_CALL_SYNTAXES: Record<ToolCallSyntaxName, ToolCallSyntax> = {
-  json: { name: 'json', argumentsKey: 'arguments', open: '', close: '', separator: '\n', marker: '{"name"' },
-  'llama3.1': { name: 'llama3.1', argumentsKey: 'parameters', open: '', close: '', separator: '\n', marker: '{"name"' },
+  json: { name: 'json', argumentsKey: 'arguments', open: '', close: '', separator: '\n', marker: '{' },
+  'llama3.1': { name: 'llama3.1', argumentsKey: 'parameters', open: '', close: '', separator: '\n', marker: '{' },
   hermes: { name: 'hermes', argumentsKey: 'arguments', open: '<tool_call>\n', close: '\n</tool_call>', separator: '\n', marker: '<tool_call>' },
 };
 

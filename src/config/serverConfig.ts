@@ -30,6 +30,11 @@ export const SERVER_OPTIONS = {
   maxQueue: { schema: integer(1).default(256), help: 'requests waiting for a sequence before new ones get 429' },
   shutdownTimeout: { schema: integer(0).default(30), help: 'seconds SIGTERM waits for in-flight requests before exiting' },
   dataDir: { schema: z.string().min(1).default('models/generated'), help: 'where generated demo models and converted adapters are cached' },
+  redactorPrompt: { schema: z.string().min(1).optional(), help: "/v1/redact system prompt file, the wording your LoRA was trained on; {{categories}} becomes one '- LABEL: description' line each (default: the shipped prompt)" },
+  redactorTool: { schema: z.string().min(1).optional(), help: "/v1/redact tool file: the 'redact' function JSON whose pii_type enum lists the labels (default: the 56 pii-masking-200k labels)" },
+  redactorCategories: { schema: z.string().min(1).optional(), help: 'JSON [{label, description}] describing every label of the redact tool (default: the shipped descriptions)' },
+  vaultPath: { schema: z.string().min(1).optional(), help: 'SQLite file mapping originals to pseudonyms, for consistent fakes and restore; it holds originals, so protect it (default: <data-dir>/redaction-vault.sqlite)' },
+  vaultKey: { schema: z.string().min(16).optional(), help: 'pseudonymisation key (16+ characters): fakes are derived from it, so vaults with the same key agree (barring collisions); none: a key generated and kept in the vault' },
   logLevel: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), help: 'log level' },
   llamaLogs: { schema: flag.default(false), help: "pass llama.cpp's own log lines through" },
 } as const;

@@ -16,6 +16,7 @@ import { chatCompletionsRoute } from './routes/chatCompletions.js';
 import { completionsRoute } from './routes/completions.js';
 import { healthRoute, type Readiness } from './routes/health.js';
 import { modelsRoute } from './routes/models.js';
+import { redactRoute } from './routes/redact.js';
 
 export interface AppDependencies {
   config: ServerConfig;
@@ -81,6 +82,7 @@ export async function buildApp(deps: AppDependencies): Promise<AdaptdApp> {
   await app.register(modelsRoute, { baseId: deps.baseId, baseDescription: deps.baseDescription, catalogue: deps.catalogue, startedAt: Date.now() });
   await app.register(chatCompletionsRoute, { serving, deadlineSeconds: deps.config.requestTimeout });
   await app.register(completionsRoute, { serving, deadlineSeconds: deps.config.requestTimeout });
+  await app.register(redactRoute, { serving, config: deps.config });
   await app.register(fastifyMultipart, { limits: { fileSize: deps.config.maxBodyBytes, files: 2, fields: 8 } });
   await app.register(adaptersRoute, { catalogue: deps.catalogue, pool: deps.engine.pool, maxUploadBytes: deps.config.maxBodyBytes });
   return { app, readiness };

@@ -8,6 +8,8 @@ import type { ErrorEnvelope } from '../protocol/errors.js';
 import { PromptRenderError } from '../translate/chatPrompt.js';
 import { DeadlineExceededError } from './sse.js';
 import { UnsupportedSchemaError } from '../translate/jsonSchemaErrors.js';
+import { RedactionCallError, RedactionInputError } from '../redaction/redactionErrors.js';
+import { redactionFailureMessage } from './redactionFailureMessage.js';
 
 /** An error that already knows how it looks on the wire. Thrown by routes for request-level problems. */
 export class ApiError extends Error {
@@ -63,6 +65,9 @@ const typedErrors: Array<[new (...args: any[]) => Error, (error: any) => ApiErro
   [DeadlineExceededError, (e) => new ApiError(503, e.message, null, 'deadline_exceeded', { 'retry-after': '1' })],
   [PromptRenderError, (e) => new ApiError(400, e.message, 'messages', 'template_error')],
   [UnsupportedSchemaError, (e: UnsupportedSchemaError) => new ApiError(400, e.message, e.source.startsWith('tools') ? 'tools' : 'response_format', `unsupported_schema:${e.keyword}`)],
+  // Fail closed: a redact call that cannot be trusted is the text's error, never its original text as a success.
+  [RedactionCallError, (e: RedactionCallError) => new ApiError(422, redactionFailureMessage(e), null, `redact_call_failed:${e.reason}`)],
+  [RedactionInputError, (e) => new ApiError(400, e.message, null, 'invalid_redaction_request')],
 ];
 
 /** The single place where any error becomes a status and an OpenAI envelope. */

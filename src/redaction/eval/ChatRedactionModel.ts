@@ -38,6 +38,8 @@ export interface ChatTarget {
   client: ChatCompletionsClient;
   model: string;
   lora: readonly LoraChoice[];
+  /** adaptd's alias of an adapter name (hosted LoRA services' field). */
+  peft?: string;
 }
 
 /**
@@ -65,10 +67,11 @@ export class ChatRedactionModel implements RedactionModel {
   }
 }
 
-export function redactRequestBody(input: RedactCallInput, target: Pick<ChatTarget, 'model' | 'lora'>): ChatCompletionRequest {
+export function redactRequestBody(input: RedactCallInput, target: Pick<ChatTarget, 'model' | 'lora' | 'peft'>): ChatCompletionRequest {
   return {
     model: target.model,
     ...(target.lora.length > 0 ? { lora: target.lora.map((l) => ({ ...l })) } : {}),
+    ...(target.peft !== undefined ? { peft: target.peft } : {}),
     messages: [
       { role: 'system', content: input.systemPrompt },
       { role: 'user', content: input.document },

@@ -1,0 +1,56 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { ServerConfig } from '../../config/serverConfig.js';
+import { errorEnvelope } from '../../protocol/errors.js';
+import { redactBatchResponse, redactRequest, redactResponse, restoreRequest, restoreResponse } from '../../protocol/redact.js';
+import type { GenerationServing } from '../GenerationServing.js';
+import { openRedactor } from '../openRedactor.js';
+import { RedactionServing, type RedactionJob } from '../RedactionServing.js';
+import { requestSignal } from '../sse.js';
+
+export interface RedactRouteOptions {
+  serving: GenerationServing;
+  config: ServerConfig;
+}
+
+/**
+ * POST /v1/redact and POST /v1/redact/restore. This plugin owns the pseudonym vault: it opens it when the app is
+ * built and closes it when the app closes, after the requests in flight.
+ */
+export const redactRoute: FastifyPluginAsyncZod<RedactRouteOptions> = async (app, { serving, config }) => {
+  const { spec, vault } = openRedactor(config);
+  app.addHook('onClose', async () => vault.close());
+  const redactor = new RedactionServing({ spec, vault, serving, batchConcurrency: config.parallel });
+
+  app.post(
+    '/v1/redact',
+    {
+      schema: {
+        summary: "Redact PII: the model's forced redact call and/or validated rules; label, mask or pseudonymize",
+        tags: ['adaptd'],
+        body: redactRequest,
+        response: { 200: redactResponse.or(redactBatchResponse), '4xx': errorEnvelope, '5xx': errorEnvelope },
+      },
+    },
+    async (request, reply) => {
+      const { text, texts, deadline_ms, max_tokens, ...settings } = request.body;
+      const seconds = Math.min(config.requestTimeout, (deadline_ms ?? Infinity) / 1000);
+      const job: RedactionJob = { ...settings, maxTokens: max_tokens, visible: request.principal.allows, signal: requestSignal(reply, seconds) };
+      if (settings.detectors !== 'rules') request.adapterLabel = settings.model ?? serving.baseId;
+      return texts ? redactor.redactBatch(texts, job) : redactor.redact(text!, job);
+    },
+  );
+
+  app.post(
+    '/v1/redact/restore',
+    {
+      schema: {
+        summary: 'Put the originals back in pseudonymised text (needs a key with the restore right)',
+        tags: ['adaptd'],
+        body: restoreRequest,
+        response: { 200: restoreResponse, '4xx': errorEnvelope, '5xx': errorEnvelope },
+      },
+      config: { permission: 'restore' },
+    },
+    async (request) => ({ text: redactor.restore(request.body.text) }),
+  );
+};

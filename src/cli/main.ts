@@ -11,6 +11,10 @@ const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<
     help: 'fine-tuning JSONL from labelled PII JSONL: IN --out DIR [--label-map F] [--languages] [--seed] [--split 0.8,0.1,0.1]',
     run: async (argv) => (await import('./datasetCommand.js')).runDatasetBuild(argv),
   },
+  redact: {
+    help: 'redact JSONL / CSV / text files offline, resumable: IN OUT [--server URL | --model PATH] [--mode] [--detectors] [--concurrency N]',
+    run: async (argv) => (await import('./redactCommand.js')).runRedact(argv),
+  },
   eval: {
     help: 'score endpoints/adapters side by side: --set TEST.jsonl --system NAME=URL#MODEL[+lora:scale] ... --out DIR',
     run: async (argv) => (await import('./evalCommand.js')).runEval(argv),

@@ -42,6 +42,7 @@ export async function serve(config: ServerConfig): Promise<{ url: string; close:
     allowedRoots: config.adapterRoots?.split(',').map((root) => root.trim()).filter(Boolean),
     preparer: createAdapterPreparer({ baseModelPath: modelPath, conversionCacheDir: path.join(config.dataDir, 'converted') }),
     onRejected: (source, error) => app.log.warn({ adapter: path.basename(source), reason: (error as Error).message }, 'adapter rejected'),
+    defaultProfile: config.defaultProfile,
   });
   const { app, readiness } = await buildApp({
     config,
@@ -71,7 +72,12 @@ export async function serve(config: ServerConfig): Promise<{ url: string; close:
     (closing ??= (async () => {
       readiness.state = 'draining';
       catalogue.stop();
-      await app.close();
+      const stopped = app.close();
+      // Requests in flight finish (bounded by the caller's deadline); then lingering sockets are cut, since a
+      // client that abandoned a stream can leave a connection open for the whole keep-alive timeout.
+      while (readiness.inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 25));
+      app.server.closeAllConnections();
+      await stopped;
       await engine.close();
     })());
   return { url, close, engine };

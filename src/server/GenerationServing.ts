@@ -3,13 +3,15 @@ import type { AdapterCatalogue } from '../adapters/AdapterCatalogue.js';
 import type { FinishReason, GenerationEvent, GenerationRequest, LlamaEngine, Token } from '../engine/LlamaEngine.js';
 import type { ChatCompletionRequest } from '../protocol/chatCompletions.js';
 import type { CompletionRequest } from '../protocol/completions.js';
-import { contentText, renderChatTemplate } from '../translate/chatPrompt.js';
+import { contentText, renderProfilePrompt, withToolInstructions } from '../translate/chatPrompt.js';
 import type { OutputMode } from '../translate/ChatOutputShaper.js';
 import { jsonSchemaToGbnf } from '../translate/jsonSchemaGrammar.js';
-import { toolCallGrammar, toolCallSyntaxForTemplate, toolInstructions, type ToolCallSyntax } from '../translate/toolCallSyntax.js';
+import type { PromptProfile } from '../translate/PromptProfile.js';
+import { toolCallGrammar, type ToolCallSyntax } from '../translate/toolCallSyntax.js';
 import { samplingOptions, stopStrings } from '../translate/generationParameters.js';
 import { resolveAdapterSelection, type AdapterSelection } from './adapterSelection.js';
 import { ApiError } from './errors.js';
+import { selectPromptProfile } from './selectPromptProfile.js';
 import type { GenerationMetrics } from './plugins/metrics.js';
 
 export interface GenerationPlan {
@@ -64,11 +66,12 @@ export class GenerationServing {
       throw new ApiError(400, `at most ${this.options.limits.maxMessages} messages are accepted in one request`, 'messages', 'too_many_messages');
     }
     const selection = resolveAdapterSelection(body, this.options.baseId, this.options.catalogue, visible);
-    const template = this.chatTemplate();
-    const outputPlan = chatOutputPlan(body, toolCallSyntaxForTemplate(template));
-    const promptTokens = this.chatPromptTokens(body, template, outputPlan);
+    const profile = selectPromptProfile(body.profile, selection, this.options.catalogue, this.baseChatTemplate);
+    const outputPlan = chatOutputPlan(body, profile.syntax);
+    const promptTokens = this.chatPromptTokens(body, profile, outputPlan);
     const plan = this.plan(selection, promptTokens, body.max_completion_tokens ?? body.max_tokens ?? undefined, body);
-    return { ...plan, request: { ...plan.request, grammar: outputPlan.grammar }, output: outputPlan.output };
+    const stop = [...plan.request.stop, ...profile.stop];
+    return { ...plan, request: { ...plan.request, grammar: outputPlan.grammar, stop }, output: outputPlan.output };
   }
 
   planCompletion(body: CompletionRequest, visible?: (adapterName: string) => boolean): GenerationPlan {
@@ -99,32 +102,20 @@ export class GenerationServing {
     };
   }
 
-  private chatTemplate(): string | undefined {
+  /** The base GGUF's own template, as profile `base` renders with it; undefined when a chat wrapper is configured. */
+  get baseChatTemplate(): string | undefined {
     return this.options.chatTemplate === 'jinja' ? this.options.engine.info.chatTemplate : undefined;
   }
 
-  private chatPromptTokens(body: ChatCompletionRequest, template: string | undefined, outputPlan: ChatOutputPlan): Token[] {
+  private chatPromptTokens(body: ChatCompletionRequest, profile: PromptProfile, outputPlan: ChatOutputPlan): Token[] {
     const engine = this.options.engine;
     const tools = outputPlan.promptTools ?? [];
-    const syntax = outputPlan.output.kind === 'text' ? undefined : outputPlan.output.syntax;
-    // Templates that do not render `tools` get the functions described in a system message instead.
-    const messages: ChatCompletionRequest['messages'] =
-      tools.length > 0 && syntax && !template?.includes('tools')
-        ? [{ role: 'system', content: toolInstructions(tools.map((t) => t.function), syntax) }, ...body.messages]
-        : body.messages;
-    if (template) {
-      const segments = renderChatTemplate(template, messages, {
-        tools,
-        bosToken: engine.info.bosToken,
-        eosToken: engine.info.eosToken,
-        specialTokenTexts: engine.info.specialTokenTexts,
-      });
-      return engine.tokenize(segments);
-    }
+    const { template } = profile;
+    if (template) return engine.tokenize(renderProfilePrompt({ ...profile, template }, body.messages, tools, engine.info));
     const wrapper = this.options.chatTemplate === 'jinja' ? 'llama3.1' : this.options.chatTemplate;
     return engine.wrapperPromptTokens(
       wrapper,
-      messages.map((m) => ({
+      withToolInstructions(body.messages, tools, profile.syntax, undefined).map((m) => ({
         role: m.role === 'developer' ? 'system' : m.role === 'tool' ? 'user' : m.role,
         text: contentText(m.content),
       })),

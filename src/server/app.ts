@@ -12,6 +12,7 @@ import { GenerationServing } from './GenerationServing.js';
 import fastifyMultipart from '@fastify/multipart';
 import { registerOpenApi } from './plugins/openApi.js';
 import { adaptersRoute } from './routes/adapters.js';
+import { adapterProfilesRoute } from './routes/adapterProfiles.js';
 import { chatCompletionsRoute } from './routes/chatCompletions.js';
 import { completionsRoute } from './routes/completions.js';
 import { healthRoute, type Readiness } from './routes/health.js';
@@ -50,15 +51,18 @@ export async function buildApp(deps: AppDependencies): Promise<AdaptdApp> {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    forceCloseConnections: false,
+    // On close, idle keep-alive connections are dropped at once; requests in flight are waited for.
+    forceCloseConnections: 'idle',
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandlers(app);
-  const readiness: Readiness = { state: 'ok', baseId: deps.baseId, adapterCount: () => deps.catalogue.list().length };
+  const readiness: Readiness = { state: 'ok', inFlight: 0, baseId: deps.baseId, adapterCount: () => deps.catalogue.list().length };
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    readiness.inFlight++;
+    reply.raw.once('close', () => readiness.inFlight--);
     // While draining, requests in flight finish but no new work starts; /health reports the state itself.
     if (readiness.state === 'draining' && request.url !== '/health') {
       throw new ApiError(503, 'the server is shutting down', null, 'draining', { 'retry-after': '5' });
@@ -83,7 +87,10 @@ export async function buildApp(deps: AppDependencies): Promise<AdaptdApp> {
   await app.register(chatCompletionsRoute, { serving, deadlineSeconds: deps.config.requestTimeout });
   await app.register(completionsRoute, { serving, deadlineSeconds: deps.config.requestTimeout });
   await app.register(redactRoute, { serving, config: deps.config });
-  await app.register(fastifyMultipart, { limits: { fileSize: deps.config.maxBodyBytes, files: 2, fields: 8 } });
-  await app.register(adaptersRoute, { catalogue: deps.catalogue, pool: deps.engine.pool, maxUploadBytes: deps.config.maxBodyBytes });
+  // Three files: a PEFT export's two and its optional profile.json.
+  await app.register(fastifyMultipart, { limits: { fileSize: deps.config.maxBodyBytes, files: 3, fields: 8 } });
+  const baseChatTemplate = serving.baseChatTemplate;
+  await app.register(adaptersRoute, { catalogue: deps.catalogue, pool: deps.engine.pool, maxUploadBytes: deps.config.maxBodyBytes, baseChatTemplate });
+  await app.register(adapterProfilesRoute, { catalogue: deps.catalogue, baseChatTemplate });
   return { app, readiness };
 }

@@ -6,6 +6,7 @@ import { AdapterValidationError, PeftConversionError } from '../adapters/adapter
 import { AdapterLoadError, ContextOverflowError, EngineUnavailableError, GrammarError, QueueFullError } from '../engine/engineErrors.js';
 import type { ErrorEnvelope } from '../protocol/errors.js';
 import { PromptRenderError } from '../translate/chatPrompt.js';
+import { AdapterProfileError } from '../adapters/AdapterProfile.js';
 import { DeadlineExceededError } from './sse.js';
 import { UnsupportedSchemaError } from '../translate/jsonSchemaErrors.js';
 import { RedactionCallError, RedactionInputError } from '../redaction/redactionErrors.js';
@@ -64,6 +65,7 @@ const typedErrors: Array<[new (...args: any[]) => Error, (error: any) => ApiErro
   [GrammarError, (e) => new ApiError(400, e.message, 'response_format', 'invalid_grammar')],
   [DeadlineExceededError, (e) => new ApiError(503, e.message, null, 'deadline_exceeded', { 'retry-after': '1' })],
   [PromptRenderError, (e) => new ApiError(400, e.message, 'messages', 'template_error')],
+  [AdapterProfileError, (e: AdapterProfileError) => new ApiError(422, e.message, e.field, 'invalid_profile')],
   [UnsupportedSchemaError, (e: UnsupportedSchemaError) => new ApiError(400, e.message, e.source.startsWith('tools') ? 'tools' : 'response_format', `unsupported_schema:${e.keyword}`)],
   // Fail closed: a redact call that cannot be trusted is the text's error, never its original text as a success.
   [RedactionCallError, (e: RedactionCallError) => new ApiError(422, redactionFailureMessage(e), null, `redact_call_failed:${e.reason}`)],

@@ -28,6 +28,8 @@ export async function streamEvents(reply: FastifyReply, events: AsyncGenerator<G
     }
     sse.done();
   } catch (error) {
+    // A client that went away needs no answer, and its leaving is not a server error.
+    if (reply.raw.destroyed) return;
     const api = toApiError(error);
     sse.fail(api ? envelope(api.status, api.message, api.param, api.code) : envelope(500, 'internal server error', null, 'internal_error'));
     if (!api) reply.log.error({ errorName: (error as Error)?.name }, 'stream failed');

@@ -7,6 +7,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AdapterConflictError, type AdapterCatalogue, type AdapterEntry } from '../../adapters/AdapterCatalogue.js';
 import { checkAdapterName } from '../../adapters/adapterName.js';
+import { PEFT_PROFILE_FILES, readAdapterProfileFile, type AdapterProfile } from '../../adapters/AdapterProfile.js';
 import type { ContextPool } from '../../engine/ContextPool.js';
 import {
   adapterEntry,
@@ -18,17 +19,22 @@ import {
   type AdapterEntryWire,
 } from '../../protocol/adapters.js';
 import { errorEnvelope } from '../../protocol/errors.js';
+import { describeProfile } from '../describeProfile.js';
 import { ApiError } from '../errors.js';
 
 export interface AdaptersRouteOptions {
   catalogue: AdapterCatalogue;
   pool: ContextPool;
   maxUploadBytes: number;
+  /** The base GGUF's template as requests use it (undefined under a chat wrapper): what profile `base` means. */
+  baseChatTemplate?: string;
 }
 
 const PEFT_FILES = ['adapter_config.json', 'adapter_model.safetensors'];
+/** An optional part of a PEFT upload: the adapter's prompt profile. */
+const PROFILE_FILE = PEFT_PROFILE_FILES[0];
 
-export const adaptersRoute: FastifyPluginAsyncZod<AdaptersRouteOptions> = async (app, { catalogue, pool, maxUploadBytes }) => {
+export const adaptersRoute: FastifyPluginAsyncZod<AdaptersRouteOptions> = async (app, { catalogue, pool, maxUploadBytes, baseChatTemplate }) => {
   const toWire = (entry: AdapterEntry): AdapterEntryWire => {
     const relative = path.relative(catalogue.directory, entry.sourcePath);
     return {
@@ -43,6 +49,7 @@ export const adaptersRoute: FastifyPluginAsyncZod<AdaptersRouteOptions> = async 
       resident: pool.residentAdapterNames.has(entry.name),
       registered_at: Math.floor(entry.registeredAt / 1000),
       last_used: entry.lastUsed === undefined ? null : Math.floor(entry.lastUsed / 1000),
+      profile: describeProfile(catalogue.effectiveProfile(entry), baseChatTemplate),
     };
   };
 
@@ -82,14 +89,14 @@ export const adaptersRoute: FastifyPluginAsyncZod<AdaptersRouteOptions> = async 
       try {
         if (request.isMultipart()) {
           mkdirSync(temporary);
-          await receivePeftFiles(request.parts(), temporary, maxUploadBytes);
-          return reply.status(201).send(toWire(await catalogue.adoptUpload(name, temporary, 'peft', replace)));
+          const profile = (await receivePeftFiles(request.parts(), temporary, maxUploadBytes)) ?? builtinProfile(request.query.profile);
+          return reply.status(201).send(toWire(await catalogue.adoptUpload(name, temporary, 'peft', replace, profile)));
         }
         if (!request.headers['content-type']?.startsWith('application/octet-stream')) {
           throw new ApiError(400, 'send a GGUF LoRA as application/octet-stream, or a PEFT export as multipart/form-data', null, 'unsupported_media_type');
         }
         await writeLimited(request.body as Readable, temporary, maxUploadBytes);
-        return reply.status(201).send(toWire(await catalogue.adoptUpload(name, temporary, 'gguf', replace)));
+        return reply.status(201).send(toWire(await catalogue.adoptUpload(name, temporary, 'gguf', replace, builtinProfile(request.query.profile))));
       } finally {
         rmSync(temporary, { recursive: true, force: true });
       }
@@ -133,13 +140,13 @@ export const adaptersRoute: FastifyPluginAsyncZod<AdaptersRouteOptions> = async 
 };
 
 /** A name the caller may see; others are reported as not existing. */
-function visibleName(request: FastifyRequest, name: string): string {
+export function visibleName(request: FastifyRequest, name: string): string {
   if (!request.principal.allows(name)) throw new ApiError(404, `adapter "${name.slice(0, 140)}" does not exist`, 'name', 'adapter_not_found');
   return name;
 }
 
 /** An admin key manages only the names its allow-list covers. */
-function manageableName(request: FastifyRequest, name: string): string {
+export function manageableName(request: FastifyRequest, name: string): string {
   checkAdapterName(name);
   if (!request.principal.allows(name)) throw new ApiError(403, `this API key may not manage adapter "${name}"`, 'name', 'permission_denied');
   return name;
@@ -170,19 +177,26 @@ async function writeLimited(source: Readable, target: string, maxBytes: number):
 
 type MultipartPart = { type: 'file' | 'field'; fieldname: string; filename?: string; file?: Readable };
 
-async function receivePeftFiles(parts: AsyncIterable<MultipartPart>, folder: string, maxBytes: number): Promise<void> {
+/** `?profile=NAME` on an upload: a built-in profile for the adapter. */
+function builtinProfile(name: AdapterProfile['chat_template'] | undefined): AdapterProfile | undefined {
+  return name === undefined ? undefined : { chat_template: name };
+}
+
+/** Stores the PEFT files in `folder`; returns the profile when the upload carries a valid `profile.json`. */
+async function receivePeftFiles(parts: AsyncIterable<MultipartPart>, folder: string, maxBytes: number): Promise<AdapterProfile | undefined> {
   const received = new Set<string>();
   for await (const part of parts) {
     if (part.type !== 'file' || !part.file) continue;
     // Files are stored under fixed names: the client's file name never becomes a path.
-    const fileName = PEFT_FILES.find((f) => f === part.filename || f === part.fieldname);
+    const fileName = [...PEFT_FILES, PROFILE_FILE].find((f) => f === part.filename || f === part.fieldname);
     if (!fileName) {
       part.file.resume();
-      throw new ApiError(400, `unexpected file in the PEFT upload; send ${PEFT_FILES.join(' and ')}`, 'file', 'unexpected_file');
+      throw new ApiError(400, `unexpected file in the PEFT upload; send ${PEFT_FILES.join(' and ')} (and optionally ${PROFILE_FILE})`, 'file', 'unexpected_file');
     }
     await writeLimited(part.file, path.join(folder, fileName), maxBytes);
     received.add(fileName);
   }
   const missing = PEFT_FILES.filter((f) => !received.has(f));
   if (missing.length > 0) throw new ApiError(400, `the PEFT upload lacks ${missing.join(' and ')}`, 'file', 'missing_file');
+  return received.has(PROFILE_FILE) ? readAdapterProfileFile(path.join(folder, PROFILE_FILE)) : undefined;
 }

@@ -4,6 +4,8 @@ import { ApiError } from '../errors.js';
 
 export interface Readiness {
   state: 'ok' | 'draining';
+  /** Responses not yet finished or abandoned; shutdown waits for this to reach zero. */
+  inFlight: number;
   baseId: string;
   adapterCount: () => number;
 }

@@ -1,0 +1,62 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { AdapterCatalogue, AdapterEntry } from '../../adapters/AdapterCatalogue.js';
+import { parseAdapterProfile } from '../../adapters/AdapterProfile.js';
+import { adapterProfile } from '../../protocol/adapterProfile.js';
+import { adapterNameParams, adapterProfileDocument } from '../../protocol/adapters.js';
+import { errorEnvelope } from '../../protocol/errors.js';
+import { describeProfile } from '../describeProfile.js';
+import { ApiError } from '../errors.js';
+import { manageableName, visibleName } from './adapters.js';
+
+export interface AdapterProfilesRouteOptions {
+  catalogue: AdapterCatalogue;
+  /** The base GGUF's template as requests use it (undefined under a chat wrapper): what `base` means. */
+  baseChatTemplate: string | undefined;
+}
+
+/**
+ * An adapter's prompt profile as a resource of its own: read it, set it (written beside the adapter as
+ * `<name>.profile.json`, or `profile.json` in a PEFT folder, so it survives restarts), or remove it.
+ */
+export const adapterProfilesRoute: FastifyPluginAsyncZod<AdapterProfilesRouteOptions> = async (app, { catalogue, baseChatTemplate }) => {
+  const document = (entry: AdapterEntry) => ({
+    adapter: entry.name,
+    profile: entry.profile ?? null,
+    effective: describeProfile(catalogue.effectiveProfile(entry), baseChatTemplate),
+  });
+  const existing = (name: string): AdapterEntry => {
+    const entry = catalogue.find(name);
+    if (!entry) throw new ApiError(404, `adapter "${name.slice(0, 140)}" does not exist`, 'name', 'adapter_not_found');
+    return entry;
+  };
+  const response = { 200: adapterProfileDocument, '4xx': errorEnvelope };
+
+  app.get(
+    '/v1/adapters/:name/profile',
+    { schema: { summary: "An adapter's prompt profile and the one its requests use", tags: ['adapters'], params: adapterNameParams, response } },
+    async (request) => document(existing(visibleName(request, request.params.name))),
+  );
+
+  app.put(
+    '/v1/adapters/:name/profile',
+    {
+      schema: { summary: "Set an adapter's prompt profile", tags: ['adapters'], params: adapterNameParams, body: adapterProfile, response },
+      config: { permission: 'admin' },
+    },
+    async (request) => {
+      const name = existing(manageableName(request, request.params.name)).name;
+      // The schema has checked the fields; this also checks that a template parses.
+      const profile = parseAdapterProfile(request.body, 'profile');
+      return document(catalogue.setProfile(name, profile));
+    },
+  );
+
+  app.delete(
+    '/v1/adapters/:name/profile',
+    {
+      schema: { summary: "Remove an adapter's own prompt profile: it falls back to the default", tags: ['adapters'], params: adapterNameParams, response },
+      config: { permission: 'admin' },
+    },
+    async (request) => document(catalogue.setProfile(existing(manageableName(request, request.params.name)).name, undefined)),
+  );
+};

@@ -22,6 +22,7 @@ export const SERVER_OPTIONS = {
   batchSize: { schema: integer(16).default(512), help: 'tokens per decode batch' },
   maxResidentAdapters: { schema: integer(1).default(8), help: 'adapter sets (contexts) kept in memory at once; idle ones are evicted least-recently-used' },
   chatTemplate: { schema: z.enum(['jinja', 'llama3.1', 'llama3', 'chatML', 'general']).default('jinja'), help: "prompt format: 'jinja' renders the model's own template; or a node-llama-cpp wrapper name (llama3.1, llama3, chatML, general)" },
+  defaultProfile: { schema: z.string().min(1).optional(), help: "prompt profile of requests on the base and on adapters without a profile of their own: a built-in name (base, llama3.1, hermes, chatml) or a profile JSON file (default: base, the model's own template)" },
   maxBodyBytes: { schema: integer(1024).default(64 * 1024 * 1024), help: 'largest accepted request body in bytes (adapter uploads included)' },
   apiKeys: { schema: z.string().optional(), help: 'API keys: a JSON file {"keys":[{key,name,adapters,admin,restore}]}, or comma-separated keys with full rights (none: open access)' },
   maxTokens: { schema: integer(1).default(8192), help: 'largest max_tokens a request may ask for' },

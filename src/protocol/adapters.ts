@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { adapterProfile, adapterProfileSummary, BUILTIN_PROFILE_NAMES } from './adapterProfile.js';
 
 /** adaptd's adapter management routes, and vLLM's load/unload routes for tools written against vLLM. */
 export const adapterEntry = z
@@ -14,6 +15,7 @@ export const adapterEntry = z
     resident: z.boolean().describe('whether its weights are in memory now'),
     registered_at: z.number().int(),
     last_used: z.number().int().nullable(),
+    profile: adapterProfileSummary.describe('the prompt profile requests on this adapter are rendered with'),
   })
   .meta({ id: 'Adapter' });
 export type AdapterEntryWire = z.infer<typeof adapterEntry>;
@@ -21,7 +23,19 @@ export type AdapterEntryWire = z.infer<typeof adapterEntry>;
 export const adapterList = z.object({ object: z.literal('list'), data: z.array(adapterEntry) }).meta({ id: 'AdapterList' });
 
 export const adapterNameParams = z.object({ name: z.string() });
-export const adapterUploadQuery = z.object({ replace: z.enum(['true', 'false']).optional() });
+export const adapterUploadQuery = z.object({
+  replace: z.enum(['true', 'false']).optional(),
+  profile: z.enum(BUILTIN_PROFILE_NAMES).optional().describe('a built-in prompt profile for the uploaded adapter (a full profile: multipart part profile.json, or PUT …/profile)'),
+});
+
+/** GET /v1/adapters/{name}/profile: the adapter's own profile file, and what requests on it use. */
+export const adapterProfileDocument = z
+  .object({
+    adapter: z.string(),
+    profile: adapterProfile.nullable().describe("the adapter's own profile; null when it has none"),
+    effective: adapterProfileSummary,
+  })
+  .meta({ id: 'AdapterProfileDocument' });
 
 export const loadLoraAdapterRequest = z
   .object({ lora_name: z.string(), lora_path: z.string(), load_inplace: z.boolean().optional() })

@@ -98,6 +98,11 @@ export const chatCompletionRequest = z
     tool_choice: toolChoice.optional(),
     parallel_tool_calls: z.boolean().optional(),
     response_format: responseFormat.optional(),
+    profile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("adaptd extension: the prompt profile to render with, a built-in name (base, llama3.1, hermes, chatml) or one of this request's adapters; default: the first adapter's"),
   })
   .meta({ id: 'ChatCompletionRequest' });
 

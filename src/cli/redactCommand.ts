@@ -26,7 +26,7 @@ Where the redaction runs:
                  from the environment variable --api-key-env names (default: OPENAI_API_KEY)
   --model PATH   adaptd started in this process on a loopback port with that GGUF (--adapters DIR for
                  the adapters; server options such as --context-size go after --)
-  neither        --detectors rules only, in this process with no model at all
+  neither        --detectors rules only, in this process with no model at all (the fast path for rules)
 --adapter NAME picks the adapter (default: the base model). Pseudonyms come from the vault of the
 server; in this process from --vault-path (or ADAPTD_VAULT_PATH/ADAPTD_VAULT_KEY, as for serve).
 

@@ -30,7 +30,7 @@ export const SERVER_OPTIONS = {
   requestTimeout: { schema: integer(1).default(600), help: 'seconds a generation request may take before it is aborted (503)' },
   maxQueue: { schema: integer(1).default(256), help: 'requests waiting for a sequence before new ones get 429' },
   shutdownTimeout: { schema: integer(0).default(30), help: 'seconds SIGTERM waits for in-flight requests before exiting' },
-  dataDir: { schema: z.string().min(1).default('models/generated'), help: 'where generated demo models and converted adapters are cached' },
+  dataDir: { schema: z.string().min(1).default('models/generated'), help: 'where generated demo models and converted adapters are cached, and where the redaction vault lives unless --vault-path says otherwise (not a cache: it holds originals)' },
   redactorPrompt: { schema: z.string().min(1).optional(), help: "/v1/redact system prompt file, the wording your LoRA was trained on; {{categories}} becomes one '- LABEL: description' line each (default: the shipped prompt)" },
   redactorTool: { schema: z.string().min(1).optional(), help: "/v1/redact tool file: the 'redact' function JSON whose pii_type enum lists the labels (default: the 56 pii-masking-200k labels)" },
   redactorCategories: { schema: z.string().min(1).optional(), help: 'JSON [{label, description}] describing every label of the redact tool (default: the shipped descriptions)' },

@@ -100,6 +100,7 @@ function parseArguments(text: string): unknown {
 }
 
 const compiledTemplates = new Map<string, Template>();
+const MAX_COMPILED_TEMPLATES = 64;
 
 /** Renders a conversation with a Jinja chat template (the model's own, or a profile's), as llama-server --jinja does. */
 export function renderChatTemplate(template: string, messages: ChatMessage[], options: RenderOptions): PromptSegment[] {
@@ -110,6 +111,8 @@ export function renderChatTemplate(template: string, messages: ChatMessage[], op
     } catch (error) {
       throw new PromptRenderError(`the chat template does not parse: ${(error as Error).message}`);
     }
+    // Profiles are re-read when edited; old texts are dropped rather than kept for the life of the process.
+    if (compiledTemplates.size >= MAX_COMPILED_TEMPLATES) compiledTemplates.delete(compiledTemplates.keys().next().value!);
     compiledTemplates.set(template, compiled);
   }
   const guard = new SpecialTextGuard(options.specialTokenTexts);

@@ -5,41 +5,24 @@ import type OpenAI from 'openai';
 import { adaptersDirectory, ensureTestModels } from '../../scripts/generate-test-models.js';
 import { writePeftExport } from '../../src/demo/peftExport.js';
 import { behaviourAdapterPairs } from '../../src/demo/syntheticLlama.js';
+import { alarmTool, startProfileServer, USER_TEMPLATE, userMessage, weatherTool } from '../helpers/profileFixtures.js';
 import { startTestServer } from '../helpers/testServer.js';
-
-// A ChatML-style format of a user's own, with calls in <call> tags: the tool syntax is stated in the profile.
-const USER_TEMPLATE =
-  "{%- for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}{% if m.tool_calls %}{% for c in m.tool_calls %}<tool_call>\n{{ c.function | tojson }}\n</tool_call>{% endfor %}{% endif %}<|im_end|>\n{% endfor %}" +
-  '{%- if tools %}<|im_start|>tools\n{{ tools | tojson }}<|im_end|>\n{% endif %}{%- if add_generation_prompt %}<|im_start|>assistant\n{% endif %}';
 
 const models = ensureTestModels();
 const work = t.testdir();
-const adaptersDir = adaptersDirectory(path.join(work, 'adapters'), models, ['A', 'B', 'C', 'D', 'E', 'F']);
-const profileFile = (name: string, profile: unknown) => writeFileSync(path.join(adaptersDir, `${name}.profile.json`), JSON.stringify(profile));
-profileFile('A', { chat_template: 'hermes', description: 'the redactor, trained on Hermes 2 Pro prompts' });
-profileFile('B', { chat_template: 'llama3.1' });
-profileFile('C', { chat_template: 'chatml' });
-profileFile('E', { name: 'team-format', chat_template: USER_TEMPLATE, tool_syntax: 'hermes', default_scale: 0.5 });
-writeFileSync(path.join(work, 'default.profile.json'), JSON.stringify({ chat_template: 'hermes' }));
-
-const server = await startTestServer({ model: models.behaviourModel, adapters: adaptersDir, 'context-size': 4096, 'model-id': 'base', 'data-dir': path.join(work, 'data') });
+const { server, adaptersDir } = await startProfileServer(work, {
+  A: { chat_template: 'hermes', description: 'the redactor, trained on Hermes 2 Pro prompts' },
+  B: { chat_template: 'llama3.1' },
+  C: { chat_template: 'chatml' },
+  D: undefined,
+  E: { name: 'team-format', chat_template: USER_TEMPLATE, tool_syntax: 'hermes', default_scale: 0.5 },
+  F: undefined,
+});
 t.teardown(server.close);
 const { client } = server;
-const user = (content: string) => [{ role: 'user' as const, content }];
-
-const weather = {
-  type: 'function' as const,
-  function: {
-    name: 'get_weather',
-    description: 'Weather for a city',
-    parameters: { type: 'object', properties: { city: { type: 'string', enum: ['Oslo', 'Paris'] }, days: { type: 'integer', minimum: 1, maximum: 7 } }, required: ['city', 'days'], additionalProperties: false },
-  },
-};
-const alarm = {
-  type: 'function' as const,
-  function: { name: 'set_alarm', parameters: { type: 'object', properties: { on: { type: 'boolean' } }, required: ['on'], additionalProperties: false } },
-};
-const tools = [weather, alarm];
+const tools = [weatherTool, alarmTool];
+const user = userMessage;
+writeFileSync(path.join(work, 'default.profile.json'), JSON.stringify({ chat_template: 'hermes' }));
 
 async function api(method: string, route: string, body?: unknown): Promise<{ status: number; json: any }> {
   const response = await fetch(`${server.url}${route}`, {

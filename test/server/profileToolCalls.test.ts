@@ -1,10 +1,7 @@
-import path from 'node:path';
-import { writeFileSync } from 'node:fs';
 import t from 'tap';
 import AjvModule from 'ajv';
 import type OpenAI from 'openai';
-import { adaptersDirectory, ensureTestModels } from '../../scripts/generate-test-models.js';
-import { startTestServer } from '../helpers/testServer.js';
+import { alarmTool, startProfileServer, USER_TEMPLATE, userMessage, weatherTool } from '../helpers/profileFixtures.js';
 
 /**
  * Forced tool calls under each profile on the behaviour model: the grammar writes the profile's own wrapper and
@@ -12,39 +9,17 @@ import { startTestServer } from '../helpers/testServer.js';
  * template's generic JSON syntax is covered by toolCalls.test.ts.)
  */
 
-// A ChatML-style format of a user's own, with calls in <tool_call> tags: the tool syntax is stated in the profile.
-const USER_TEMPLATE =
-  "{%- for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}{% if m.tool_calls %}{% for c in m.tool_calls %}<tool_call>\n{{ c.function | tojson }}\n</tool_call>{% endfor %}{% endif %}<|im_end|>\n{% endfor %}" +
-  '{%- if tools %}<|im_start|>tools\n{{ tools | tojson }}<|im_end|>\n{% endif %}{%- if add_generation_prompt %}<|im_start|>assistant\n{% endif %}';
-
-const models = ensureTestModels();
-const work = t.testdir();
-const adaptersDir = adaptersDirectory(path.join(work, 'adapters'), models, ['A', 'B', 'C', 'E']);
-const profileFile = (name: string, profile: unknown) => writeFileSync(path.join(adaptersDir, `${name}.profile.json`), JSON.stringify(profile));
-profileFile('A', { chat_template: 'hermes' });
-profileFile('B', { chat_template: 'llama3.1' });
-profileFile('C', { chat_template: 'chatml' });
-profileFile('E', { name: 'team-format', chat_template: USER_TEMPLATE, tool_syntax: 'hermes' });
-
-const server = await startTestServer({ model: models.behaviourModel, adapters: adaptersDir, 'context-size': 4096, 'model-id': 'base', 'data-dir': path.join(work, 'data') });
+const { server } = await startProfileServer(t.testdir(), {
+  A: { chat_template: 'hermes' },
+  B: { chat_template: 'llama3.1' },
+  C: { chat_template: 'chatml' },
+  E: { name: 'team-format', chat_template: USER_TEMPLATE, tool_syntax: 'hermes' },
+});
 t.teardown(server.close);
 const { client } = server;
 const ajv = new AjvModule.default({ strict: false });
-const user = (content: string) => [{ role: 'user' as const, content }];
-
-const weather = {
-  type: 'function' as const,
-  function: {
-    name: 'get_weather',
-    description: 'Weather for a city',
-    parameters: { type: 'object', properties: { city: { type: 'string', enum: ['Oslo', 'Paris'] }, days: { type: 'integer', minimum: 1, maximum: 7 } }, required: ['city', 'days'], additionalProperties: false },
-  },
-};
-const alarm = {
-  type: 'function' as const,
-  function: { name: 'set_alarm', parameters: { type: 'object', properties: { on: { type: 'boolean' } }, required: ['on'], additionalProperties: false } },
-};
-const tools = [weather, alarm];
+const tools = [weatherTool, alarmTool];
+const user = userMessage;
 
 function valid(call: { function: { name: string; arguments: string } }, allowed: string[]): boolean {
   const tool = tools.find((x) => x.function.name === call.function.name);

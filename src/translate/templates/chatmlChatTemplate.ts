@@ -1,3 +1,5 @@
+import { chatmlCallTurn } from './chatmlCallTurn.js';
+
 /**
  * adaptd's built-in `chatml` template: plain ChatML turns (`<|im_start|>role\n…<|im_end|>\n`), for adapters
  * trained on ChatML. Tools, when offered, are listed one JSON object per line between `<tools>` tags at the end
@@ -24,13 +26,7 @@ export const chatmlChatTemplate = [
   "{%- endif -%}",
   "{%- for message in turns -%}",
   "{%- if message.role == 'assistant' and message.tool_calls is defined and message.tool_calls -%}",
-  "{{- '<|im_start|>assistant\\n' -}}",
-  "{%- if message.content -%}{{- message.content + '\\n' -}}{%- endif -%}",
-  "{%- for call in message.tool_calls -%}",
-  "{%- if not loop.first -%}{{- '\\n' -}}{%- endif -%}",
-  `{{- '<tool_call>\\n{"name": "' + call.function.name + '", "arguments": ' -}}{{- call.function.arguments | tojson -}}{{- '}\\n</tool_call>' -}}`,
-  "{%- endfor -%}",
-  "{{- '<|im_end|>\\n' -}}",
+  ...chatmlCallTurn,
   "{%- elif message.role == 'tool' -%}",
   "{{- '<|im_start|>tool\\n<tool_response>\\n' + message.content + '\\n</tool_response><|im_end|>\\n' -}}",
   "{%- else -%}",

@@ -1,3 +1,5 @@
+import { chatmlCallTurn } from './chatmlCallTurn.js';
+
 /**
  * adaptd's built-in `hermes` template: NousResearch's Hermes 2 Pro function-calling format on ChatML turns, as
  * its model card publishes it. Written for adaptd, not copied.
@@ -17,13 +19,7 @@ export const hermesChatTemplate = [
   "{%- endif -%}",
   "{%- for message in messages -%}",
   "{%- if message.role == 'assistant' and message.tool_calls is defined and message.tool_calls -%}",
-  "{{- '<|im_start|>assistant\\n' -}}",
-  "{%- if message.content -%}{{- message.content + '\\n' -}}{%- endif -%}",
-  "{%- for call in message.tool_calls -%}",
-  "{%- if not loop.first -%}{{- '\\n' -}}{%- endif -%}",
-  `{{- '<tool_call>\\n{"name": "' + call.function.name + '", "arguments": ' -}}{{- call.function.arguments | tojson -}}{{- '}\\n</tool_call>' -}}`,
-  "{%- endfor -%}",
-  "{{- '<|im_end|>\\n' -}}",
+  ...chatmlCallTurn,
   "{%- elif message.role == 'tool' -%}",
   "{%- set called = namespace(name='') -%}",
   "{%- for earlier in messages -%}{%- if earlier.tool_calls is defined and earlier.tool_calls -%}{%- for call in earlier.tool_calls -%}",

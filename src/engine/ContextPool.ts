@@ -69,10 +69,12 @@ interface Waiter {
  */
 export class ContextPool {
   private readonly contexts = new Map<string, PooledContext>();
-  private readonly creating = new Map<string, Promise<PooledContext>>();
+  private readonly creating = new Map<string, Promise<unknown>>();
   private readonly loras = new Map<string, LoadedLora>();
   private readonly waiters = new Set<Waiter>();
   private closed = false;
+  /** Context creation and disposal, one at a time (see `create`). */
+  private lifecycle: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly model: LlamaModel,
@@ -106,10 +108,10 @@ export class ContextPool {
         await pending;
         continue;
       }
-      if (!pooled && (await this.makeRoom())) {
-        await this.create(key, applied);
-        continue;
-      }
+      // Room is claimed synchronously and the new context is lent to the request that made it before anyone
+      // is told, so concurrent requests can neither overshoot the limit nor evict a context nobody used yet.
+      const room = pooled ? undefined : this.claimRoom();
+      if (room) return this.create(key, applied, promptTokens, room.victim);
       if (!queued && !this.admits(key)) throw new QueueFullError(1);
       queued = true;
       await this.waitForChange(signal, key, applied.map((a) => a.name));
@@ -142,17 +144,25 @@ export class ContextPool {
     };
   }
 
-  /** True when a new context may be created now, evicting the least-recently-used idle one if needed. */
-  private async makeRoom(): Promise<boolean> {
-    if (this.contexts.size + this.creating.size < this.options.maxContexts) return true;
+  /** Room for one more context now: free room, or the least-recently-used idle context, detached at once. */
+  private claimRoom(): { victim?: PooledContext } | undefined {
+    if (this.contexts.size + this.creating.size < this.options.maxContexts) return {};
     const idle = [...this.contexts.values()].filter((c) => c.busy === 0).sort((a, b) => a.lastUsed - b.lastUsed)[0];
-    if (!idle) return false;
-    await this.evict(idle);
-    return this.contexts.size + this.creating.size < this.options.maxContexts;
+    if (!idle) return undefined;
+    this.contexts.delete(idle.key);
+    return { victim: idle };
   }
 
-  private create(key: string, adapters: AdapterRef[]): Promise<PooledContext> {
-    const creation = this.createContext(key, adapters).finally(() => {
+  /**
+   * Contexts are created and disposed one at a time: node-llama-cpp shares LoRA weights between contexts by path,
+   * and weights freed while another context was being created with them crashed the process (SIGSEGV under
+   * adapter churn). The victim's memory is freed before the new context takes its own, so RSS stays bounded.
+   */
+  private create(key: string, adapters: AdapterRef[], promptTokens: Token[], victim?: PooledContext): Promise<SequenceLease> {
+    const creation = this.serialized(async () => {
+      if (victim) await this.disposeDetached(victim);
+      return this.lend(await this.createContext(key, adapters), promptTokens);
+    }).finally(() => {
       this.creating.delete(key);
       this.notify();
     });
@@ -222,11 +232,21 @@ export class ContextPool {
     await loaded.handle.dispose();
   }
 
-  private async evict(pooled: PooledContext): Promise<void> {
-    if (this.contexts.get(pooled.key) !== pooled) return;
+  private evict(pooled: PooledContext): Promise<void> {
+    if (this.contexts.get(pooled.key) !== pooled) return Promise.resolve();
     this.contexts.delete(pooled.key);
+    return this.serialized(() => this.disposeDetached(pooled));
+  }
+
+  private async disposeDetached(pooled: PooledContext): Promise<void> {
     await pooled.context.dispose();
     for (const loraKey of pooled.loraKeys) await this.releaseLora(loraKey);
+  }
+
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.lifecycle.then(work);
+    this.lifecycle = result.then(() => undefined, () => undefined);
+    return result;
   }
 
   /** Drops idle contexts that use an adapter, e.g. after it was deleted or replaced; busy ones finish first. */

@@ -1,0 +1,67 @@
+import t from 'tap';
+import { ensureTestModels } from '../../scripts/generate-test-models.js';
+import { LlamaEngine, type AdapterRef, type Token } from '../../src/engine/LlamaEngine.js';
+
+// Prompt-prefix reuse must stay inside one adapter set: a cached prefix was computed with that set's LoRA
+// applied, so handing it to another set would give that set's requests wrong answers.
+const models = ensureTestModels();
+const adapter = (name: string): AdapterRef => ({ name, filePath: models.adapters[name], version: 'test', scale: 1 });
+const load = () =>
+  LlamaEngine.load({
+    modelPath: models.behaviourModel,
+    gpu: 'off',
+    gpuLayers: 0,
+    threads: 1,
+    contextSize: 256,
+    sequencesPerContext: 2,
+    batchSize: 128,
+    maxContexts: 4,
+    maxWaiting: 16,
+    llamaLogs: false,
+    log: () => {},
+  });
+
+async function answer(engine: LlamaEngine, adapters: AdapterRef[], promptTokens: Token[]): Promise<string> {
+  let text = '';
+  const events = engine.generate({
+    adapters,
+    promptTokens,
+    maxTokens: 4,
+    sampling: { temperature: 0, topP: 1, presencePenalty: 0, frequencyPenalty: 0 },
+    stop: [],
+    signal: new AbortController().signal,
+  });
+  for await (const event of events) if (event.type === 'text') text += event.text;
+  return text;
+}
+
+t.test('a request of another adapter set never starts from the KV cache of this one', async (t) => {
+  const engine = await load();
+  t.teardown(() => engine.close());
+  const prompt = engine.tokenize([{ text: 'The same long shared system prompt, then a document to label.', special: false }]);
+
+  const coldB = await load().then(async (fresh) => {
+    try {
+      return await answer(fresh, [adapter('B')], prompt);
+    } finally {
+      await fresh.close();
+    }
+  });
+  t.equal(await answer(engine, [adapter('A')], prompt), ' A A A A', 'A answers');
+
+  const again = await engine.pool.acquire([adapter('A')], prompt, new AbortController().signal);
+  const reused = again.sequence.compareContextTokens(prompt).firstDifferentIndex;
+  t.ok(reused >= prompt.length - 1, `A's next request finds its prompt cached (${reused} of ${prompt.length} tokens)`);
+  const contextOfA = again.sequence.context;
+  again.release();
+
+  for (const set of [[adapter('B')], [adapter('A'), adapter('B')]]) {
+    const names = set.map((a) => a.name).join('+');
+    const lease = await engine.pool.acquire(set, prompt, new AbortController().signal);
+    t.not(lease.sequence.context, contextOfA, `${names} gets a context of its own`);
+    t.equal(lease.sequence.nextTokenIndex, 0, `${names} starts with an empty cache`);
+    t.equal(lease.sequence.compareContextTokens(prompt).firstDifferentIndex, 0, `${names} shares no cached prefix`);
+    lease.release();
+  }
+  t.equal(await answer(engine, [adapter('B')], prompt), coldB, "B after A answers exactly as B on a fresh engine");
+});

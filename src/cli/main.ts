@@ -24,6 +24,10 @@ const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<
     run: async (argv) => (await import('./adaptersConvertCommand.js')).runAdaptersConvert(argv),
   },
   pull: { help: 'download the default base model GGUF (progress bar, resumable): [--url URL] [--out FILE]', run: runPull },
+  bench: {
+    help: 'adaptd vs llama-server on the five benchmark workloads, as ratios: [--out DIR] [--threads N] [--quick] [--only adaptd]',
+    run: async (argv) => (await import('./benchCommand.js')).runBenchCommand(argv),
+  },
 };
 
 function usage(): string {

@@ -1,0 +1,130 @@
+import { sendAll, sendChat, type RequestOutcome } from './benchClient.js';
+import { decodeRequest, redactorRequest, type ChatBody, type RedactorPrompt } from './benchRequests.js';
+import { processMemory, type BenchTarget } from './benchServers.js';
+import { median, summarisePool, type WorkloadStats } from './benchStats.js';
+
+/** The texts every workload draws from; warm-up requests use their own documents so timed prompts are unseen. */
+export interface BenchInputs {
+  prompt: RedactorPrompt;
+  documents: string[];
+  warmupDocuments: string[];
+  /** Tokens each redactor answer has (the redactor workloads' max_tokens). */
+  redactorTokens: number;
+}
+
+export interface DecodeStats {
+  runs: number;
+  tokensPerSecond: number | null;
+  shortAnswers: number;
+  failed: number;
+  errors: string[];
+}
+
+/** One stream, a short prompt, `maxTokens` tokens: the median of `runs` runs after one untimed warm-up. */
+export async function decodeWorkload(target: BenchTarget, maxTokens: number, runs: number): Promise<DecodeStats> {
+  await sendChat(target.url, { ...decodeRequest(8, 99), ...target.select(undefined) });
+  const outcomes: RequestOutcome[] = [];
+  for (let run = 0; run < runs; run++) outcomes.push(await sendChat(target.url, { ...decodeRequest(maxTokens, run), ...target.select(undefined) }));
+  const answered = outcomes.filter((o) => o.ok);
+  return {
+    runs,
+    tokensPerSecond: median(answered.map((o) => (o.completionTokens ?? 0) / (o.latencyMs / 1000))),
+    shortAnswers: answered.filter((o) => o.completionTokens !== maxTokens).length,
+    failed: outcomes.length - answered.length,
+    errors: [...new Set(outcomes.filter((o) => !o.ok).map((o) => o.error ?? 'unknown error'))],
+  };
+}
+
+export interface RedactorLoad {
+  /** The adapter of each timed request, in order. */
+  adapters: number[];
+  concurrency: number;
+}
+
+/**
+ * Redactor requests over some adapters at a concurrency. Before timing, each adapter gets `concurrency`
+ * simultaneous requests, so every server starts from its steady state (prompt caches filled where it keeps them)
+ * and the timed part measures serving, not loading.
+ */
+export async function redactorWorkload(target: BenchTarget, inputs: BenchInputs, load: RedactorLoad, onDone?: () => void): Promise<WorkloadStats> {
+  await warmUp(target, inputs, [...new Set(load.adapters)], load.concurrency);
+  const bodies = load.adapters.map((adapter, i) => redactorBody(target, inputs, inputs.documents[i % inputs.documents.length], adapter));
+  return summarisePool(await sendAll(target.url, bodies, load.concurrency, onDone), inputs.redactorTokens);
+}
+
+async function warmUp(target: BenchTarget, inputs: BenchInputs, adapters: number[], concurrency: number): Promise<void> {
+  let document = 0;
+  for (const adapter of adapters) {
+    const bodies = Array.from({ length: concurrency }, () =>
+      redactorBody(target, inputs, inputs.warmupDocuments[document++ % inputs.warmupDocuments.length], adapter),
+    );
+    await sendAll(target.url, bodies, concurrency);
+  }
+}
+
+function redactorBody(target: BenchTarget, inputs: BenchInputs, document: string, adapter: number | undefined, stream = false): ChatBody {
+  return { ...redactorRequest(inputs.prompt, document, inputs.redactorTokens, stream), ...target.select(adapter) };
+}
+
+export interface ChurnStats extends WorkloadStats {
+  /** Resident memory once `resident` adapters were warm at the workload's concurrency: the reference for the bound. */
+  warmRssMiB: number;
+  /** The most resident memory seen during the churn (sampled every 50 ms) and the kernel's high-water mark. */
+  peakSampledRssMiB: number;
+  peakRssMiB: number;
+}
+
+/**
+ * Requests spread round-robin over every adapter, more than may be resident, so most requests need an adapter
+ * that is not loaded: throughput, failures and memory while contexts are evicted and created.
+ */
+export async function churnWorkload(
+  target: BenchTarget,
+  inputs: BenchInputs,
+  options: { adapters: number; resident: number; requests: number; concurrency: number },
+  onDone?: () => void,
+): Promise<ChurnStats> {
+  await warmUp(target, inputs, Array.from({ length: options.resident }, (_, i) => i), options.concurrency);
+  const warmRssMiB = processMemory(target.pid).rssMiB;
+  let peakSampledRssMiB = warmRssMiB;
+  const sampler = setInterval(() => {
+    peakSampledRssMiB = Math.max(peakSampledRssMiB, processMemory(target.pid).rssMiB);
+  }, 50);
+  try {
+    // Start after the warm adapters, so the first requests already miss.
+    const bodies = Array.from({ length: options.requests }, (_, i) =>
+      redactorBody(target, inputs, inputs.documents[i % inputs.documents.length], (options.resident + i) % options.adapters),
+    );
+    const stats = summarisePool(await sendAll(target.url, bodies, options.concurrency, onDone), inputs.redactorTokens);
+    const memory = processMemory(target.pid);
+    return { ...stats, warmRssMiB, peakSampledRssMiB: Math.max(peakSampledRssMiB, memory.rssMiB), peakRssMiB: memory.peakRssMiB };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+export interface FirstTokenStats {
+  coldMs: number | null;
+  warmMs: number | null;
+  failed: number;
+  errors: string[];
+}
+
+/**
+ * Time to the first streamed token of a redactor request on an adapter no request has used yet (cold: the adapter
+ * is applied and the whole prompt evaluated), then the median of `warmRuns` more with new documents (warm).
+ */
+export async function firstTokenWorkload(target: BenchTarget, inputs: BenchInputs, adapter: number, warmRuns: number): Promise<FirstTokenStats> {
+  const outcomes: RequestOutcome[] = [];
+  for (let run = 0; run <= warmRuns; run++) {
+    outcomes.push(await sendChat(target.url, redactorBody(target, inputs, inputs.documents[run % inputs.documents.length], adapter, true)));
+  }
+  const [cold, ...warm] = outcomes;
+  const warmTimes = warm.filter((o) => o.ok && o.firstTokenMs !== undefined).map((o) => o.firstTokenMs!);
+  return {
+    coldMs: cold.ok ? cold.firstTokenMs ?? null : null,
+    warmMs: median(warmTimes),
+    failed: outcomes.filter((o) => !o.ok).length,
+    errors: [...new Set(outcomes.filter((o) => !o.ok).map((o) => o.error ?? 'unknown error'))],
+  };
+}

@@ -1,0 +1,273 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { availableCpus } from '../engine/cpuBudget.js';
+import { loadRedactorSpec } from '../redaction/redactorSpec.js';
+import { ensureBenchModels } from './benchModels.js';
+import { rateFigure, type BenchCheck, type BenchFigure, type BenchReport } from './benchReport.js';
+import { alternatingAdapters, benchDocuments, redactorPrompt } from './benchRequests.js';
+import { startAdaptd, startLlamaServer, type BenchTarget, type BenchTargetName, type ServerSettings } from './benchServers.js';
+import type { WorkloadStats } from './benchStats.js';
+import { churnWorkload, decodeWorkload, firstTokenWorkload, redactorWorkload, type BenchInputs } from './benchWorkloads.js';
+import { findOrBuildLlamaServer } from './llamaServerBinary.js';
+
+export interface BenchOptions {
+  outDir: string;
+  dataDir: string;
+  /** 0: the CPUs this process may use. */
+  threads: number;
+  requests: number;
+  quick: boolean;
+  llamaServer?: string;
+  /** Run one server only (no ratios): `adaptd` is how CI checks the harness without a llama-server build. */
+  only?: BenchTargetName;
+  command: string;
+  log: (line: string) => void;
+}
+
+/** The shape of a run; --quick shrinks it (tiny model, few requests) so the harness itself can be tested. */
+interface BenchPlan {
+  adapterCount: number;
+  decodeTokens: number;
+  decodeRuns: number;
+  redactorTokens: number;
+  requests: number;
+  concurrencies: number[];
+  mixes: number[];
+  /** The adapter no workload touches before the first-token test, so its first request is truly cold. */
+  firstTokenAdapter: number;
+  firstTokenWarmRuns: number;
+  churnResident: number;
+  churnRequests: number;
+  churnConcurrency: number;
+  /** Resident adapter sets of the main adaptd: every mixed adapter plus the base, so only the churn evicts. */
+  mainResident: number;
+  parallel: number;
+  contextPerSequence: number;
+}
+
+function benchPlan(options: BenchOptions): BenchPlan {
+  const adapterCount = options.quick ? 10 : 12;
+  return {
+    adapterCount,
+    decodeTokens: options.quick ? 16 : 128,
+    decodeRuns: options.quick ? 1 : 3,
+    redactorTokens: options.quick ? 8 : 32,
+    requests: options.quick ? Math.min(options.requests, 4) : options.requests,
+    concurrencies: [1, 4],
+    mixes: [2, 8],
+    firstTokenAdapter: 8,
+    firstTokenWarmRuns: 3,
+    churnResident: options.quick ? 2 : 4,
+    churnRequests: options.quick ? adapterCount : 2 * adapterCount,
+    churnConcurrency: 4,
+    mainResident: 8,
+    parallel: 4,
+    contextPerSequence: 2048,
+  };
+}
+
+/** Memory may exceed the resident-set reference by this share before the churn counts as unbounded. */
+const RSS_TOLERANCE = 0.1;
+const WARM_FIRST_TOKEN_SHARE = 0.15;
+
+export async function runBench(options: BenchOptions): Promise<BenchReport> {
+  const started = Date.now();
+  const plan = benchPlan(options);
+  const threads = options.threads > 0 ? options.threads : availableCpus();
+  const log = (line: string) => options.log(`[bench +${((Date.now() - started) / 1000).toFixed(0)}s] ${line}`);
+  const loadAtStart = os.loadavg()[0];
+  mkdirSync(options.outDir, { recursive: true });
+
+  const names: BenchTargetName[] = options.only ? [options.only] : ['adaptd', 'llama-server'];
+  const binary = names.includes('llama-server') ? await findOrBuildLlamaServer(options.llamaServer, log) : undefined;
+  log(`models: ${options.quick ? 'the tiny behaviour model (--quick)' : 'the 150M-parameter benchmark model'} and ${plan.adapterCount} LoRAs (generated once, cached in ${options.dataDir}/bench)`);
+  const models = ensureBenchModels(options.dataDir, plan.adapterCount, options.quick);
+  const settings = (name: string): ServerSettings => ({
+    ...models,
+    threads,
+    parallel: plan.parallel,
+    contextPerSequence: plan.contextPerSequence,
+    logFile: path.join(options.outDir, `${name}.log`),
+  });
+  const spec = loadRedactorSpec();
+  const documents = benchDocuments(plan.requests * 2 + plan.churnRequests + 16);
+  const inputs: BenchInputs = {
+    prompt: redactorPrompt(spec),
+    documents: documents.slice(0, plan.requests + plan.churnRequests),
+    warmupDocuments: documents.slice(plan.requests + plan.churnRequests),
+    redactorTokens: plan.redactorTokens,
+  };
+
+  const figures: BenchFigure[] = [];
+  const checks: BenchCheck[] = [];
+  const warnings: string[] = [];
+  const servers: BenchReport['servers'] = {};
+  const targets = new Map<BenchTargetName, BenchTarget>();
+  const stopAll = () => Promise.all([...targets.values()].map((t) => t.stop()));
+  try {
+    for (const name of names) {
+      log(`starting ${name} (${threads} threads, ${plan.parallel} parallel, ${plan.contextPerSequence} tokens per sequence)`);
+      const target = name === 'adaptd' ? await startAdaptd(settings('adaptd'), plan.mainResident) : await startLlamaServer(binary!, settings('llama-server'));
+      targets.set(name, target);
+      servers[name] = target.command;
+    }
+
+    // Servers take turns going first, so a burst of load from elsewhere does not always hit the same one.
+    let turn = 0;
+    const eachTarget = async <T>(label: string, measure: (target: BenchTarget) => Promise<T>, describe: (result: T) => string) => {
+      const order = [...targets.values()];
+      if (turn++ % 2 === 1) order.reverse();
+      const results: Partial<Record<BenchTargetName, T>> = {};
+      for (const target of order) {
+        log(`${target.name}: ${label} ...`);
+        const result = await measure(target);
+        results[target.name] = result;
+        log(`${target.name}: ${label}: ${describe(result)}`);
+      }
+      return results;
+    };
+    const pair = <T>(results: Partial<Record<BenchTargetName, T>>, value: (result: T) => number | null) => ({
+      adaptd: results.adaptd === undefined ? null : value(results.adaptd),
+      llamaServer: results['llama-server'] === undefined ? null : value(results['llama-server']),
+    });
+    const noteRequests = (label: string, results: Partial<Record<BenchTargetName, WorkloadStats>>) => {
+      for (const [name, stats] of Object.entries(results)) {
+        if (stats.failed > 0) warnings.push(`${name}, ${label}: ${stats.failed} of ${stats.requests} requests failed (${stats.errors.join('; ')})`);
+        if (stats.shortAnswers > 0) warnings.push(`${name}, ${label}: ${stats.shortAnswers} answers did not have ${plan.redactorTokens} tokens`);
+      }
+      const prompts = new Set(Object.values(results).map((s) => s.promptTokens));
+      if (prompts.size > 1) warnings.push(`${label}: the servers counted different prompt sizes (${[...prompts].join(' vs ')} tokens)`);
+    };
+    const describeStats = (s: WorkloadStats) =>
+      `${s.requestsPerSecond.toFixed(2)} req/s, p50 ${s.p50Ms?.toFixed(0)} ms, p95 ${s.p95Ms?.toFixed(0)} ms, ${s.failed} failed, prompt ${s.promptTokens} tokens`;
+
+    const decode = await eachTarget('decode', (t) => decodeWorkload(t, plan.decodeTokens, plan.decodeRuns), (d) => `${d.tokensPerSecond?.toFixed(1)} tokens/s`);
+    figures.push({ workload: `decode, one stream, ${plan.decodeTokens} tokens`, metric: 'tokens/s', better: 'higher', ...pair(decode, (d) => d.tokensPerSecond), target: 0.95 });
+    for (const [name, d] of Object.entries(decode)) {
+      if (d.failed > 0) warnings.push(`${name}, decode: ${d.failed} runs failed (${d.errors.join('; ')})`);
+      if (d.shortAnswers > 0) warnings.push(`${name}, decode: ${d.shortAnswers} runs ended before ${plan.decodeTokens} tokens`);
+    }
+
+    for (const adapters of [1, ...plan.mixes]) {
+      for (const concurrency of plan.concurrencies) {
+        const label = adapters === 1 ? `redactor, 1 adapter, concurrency ${concurrency}` : `redactor, alternating over ${adapters} adapters, concurrency ${concurrency}`;
+        const load = { adapters: alternatingAdapters(plan.requests, adapters), concurrency };
+        const results = await eachTarget(label, (t) => redactorWorkload(t, inputs, load), describeStats);
+        noteRequests(label, results);
+        figures.push(
+          { workload: label, metric: 'req/s', better: 'higher', ...pair(results, (s) => s.requestsPerSecond), target: adapters === 1 ? 0.95 : 2 },
+          { workload: label, metric: 'p50 ms', better: 'lower', ...pair(results, (s) => s.p50Ms) },
+          { workload: label, metric: 'p95 ms', better: 'lower', ...pair(results, (s) => s.p95Ms) },
+        );
+      }
+    }
+
+    const firstToken = await eachTarget(
+      'time to first token',
+      (t) => firstTokenWorkload(t, inputs, plan.firstTokenAdapter, plan.firstTokenWarmRuns),
+      (f) => `cold ${f.coldMs?.toFixed(0)} ms, warm ${f.warmMs?.toFixed(0)} ms`,
+    );
+    const ttftLabel = 'redactor time to first token';
+    figures.push(
+      { workload: ttftLabel, metric: 'cold ms', better: 'lower', ...pair(firstToken, (f) => f.coldMs) },
+      { workload: ttftLabel, metric: 'warm ms', better: 'lower', ...pair(firstToken, (f) => f.warmMs) },
+    );
+    const ownFirstToken = firstToken.adaptd;
+    if (ownFirstToken) {
+      const share = ownFirstToken.coldMs && ownFirstToken.warmMs !== null ? ownFirstToken.warmMs / ownFirstToken.coldMs : null;
+      checks.push({
+        name: `adaptd warm time to first token ≤ ${WARM_FIRST_TOKEN_SHARE * 100}% of cold`,
+        passed: share === null ? null : share <= WARM_FIRST_TOKEN_SHARE,
+        detail: share === null ? 'not measured' : `${ownFirstToken.warmMs!.toFixed(0)} ms warm vs ${ownFirstToken.coldMs!.toFixed(0)} ms cold: ${(share * 100).toFixed(1)}%`,
+      });
+    }
+
+    // The churn runs on an adaptd that may keep only a few adapter sets; llama-server keeps all it loaded.
+    const main = targets.get('adaptd');
+    if (main) {
+      await main.stop();
+      log(`starting adaptd for the churn (--max-resident-adapters ${plan.churnResident})`);
+      const churnTarget = await startAdaptd(settings('adaptd-churn'), plan.churnResident);
+      targets.set('adaptd', churnTarget);
+      servers['adaptd (churn)'] = churnTarget.command;
+    }
+    const churnLabel = `adapter churn, ${plan.churnRequests} requests over ${plan.adapterCount} adapters, ${plan.churnResident} resident, concurrency ${plan.churnConcurrency}`;
+    const churn = await eachTarget(
+      'adapter churn',
+      (t) => churnWorkload(t, inputs, { adapters: plan.adapterCount, resident: plan.churnResident, requests: plan.churnRequests, concurrency: plan.churnConcurrency }),
+      (c) => `${describeStats(c)}, RSS warm ${c.warmRssMiB.toFixed(0)} MiB, peak ${c.peakRssMiB.toFixed(0)} MiB`,
+    );
+    noteRequests('adapter churn', churn);
+    figures.push(
+      { workload: churnLabel, metric: 'req/s', better: 'higher', ...pair(churn, (c) => c.requestsPerSecond) },
+      { workload: churnLabel, metric: 'p95 ms', better: 'lower', ...pair(churn, (c) => c.p95Ms) },
+      { workload: churnLabel, metric: 'peak RSS MiB', better: 'lower', ...pair(churn, (c) => c.peakRssMiB) },
+    );
+    const ownChurn = churn.adaptd;
+    if (ownChurn) {
+      const bound = ownChurn.warmRssMiB * (1 + RSS_TOLERANCE);
+      checks.push(
+        { name: 'adapter churn: no failed request', passed: ownChurn.failed === 0, detail: `${ownChurn.failed} of ${ownChurn.requests} failed` },
+        {
+          name: `adapter churn: resident memory bounded by ${plan.churnResident} resident adapter sets`,
+          passed: ownChurn.peakRssMiB <= bound,
+          detail:
+            `peak RSS ${ownChurn.peakRssMiB.toFixed(0)} MiB (highest sample during the churn ${ownChurn.peakSampledRssMiB.toFixed(0)} MiB) ` +
+            `≤ bound ${bound.toFixed(0)} MiB (RSS with ${plan.churnResident} sets warm, ${ownChurn.warmRssMiB.toFixed(0)} MiB, + ${RSS_TOLERANCE * 100}%)`,
+        },
+      );
+    }
+  } finally {
+    await stopAll();
+  }
+
+  const loadAtEnd = os.loadavg()[0];
+  if (Math.max(loadAtStart, loadAtEnd) > threads / 2) {
+    warnings.push(`the machine was busy (load average ${loadAtStart.toFixed(2)} at the start, ${loadAtEnd.toFixed(2)} at the end, for ${threads} threads): rerun on a quiet machine`);
+  }
+  return {
+    command: options.command,
+    startedAt: new Date(started).toISOString(),
+    durationSeconds: (Date.now() - started) / 1000,
+    machine: machineFacts(loadAtStart, loadAtEnd, binary),
+    settings: {
+      threads,
+      model: options.quick ? 'behaviour model (64 wide, 2 layers; --quick)' : '150M-parameter Llama 3 architecture, F16 (512 wide, 8 layers, 128k vocabulary)',
+      adapters: `${plan.adapterCount} LoRAs, rank ${options.quick ? 4 : 16}, on the attention projections`,
+      'parallel sequences / slots': plan.parallel,
+      'context per sequence': plan.contextPerSequence,
+      'redactor requests per workload': plan.requests,
+      'redactor answer tokens': plan.redactorTokens,
+      'redactor prompt': 'the shipped system prompt (56 categories) with the redact tool spec, a ~70-token document; JSON-schema-constrained answer',
+    },
+    servers,
+    figures: figures.map(rateFigure),
+    checks,
+    warnings,
+  };
+}
+
+function machineFacts(loadAtStart: number, loadAtEnd: number, binary: string | undefined): Record<string, string | number> {
+  const facts: Record<string, string | number> = {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    'CPUs available to this process': availableCpus(),
+    'memory GiB': Number((os.totalmem() / 2 ** 30).toFixed(1)),
+    'load average at start / end': `${loadAtStart.toFixed(2)} / ${loadAtEnd.toFixed(2)}`,
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+  };
+  // llama-server prints its version on stderr; a missing git is no reason to fail the run.
+  const quiet = (command: string, args: string[]) => {
+    const result = spawnSync(command, args, { encoding: 'utf8', timeout: 10_000 });
+    return result.status === 0 ? `${result.stdout}${result.stderr}`.trim() : '';
+  };
+  const commit = quiet('git', ['rev-parse', '--short', 'HEAD']);
+  if (commit) facts['adaptd commit'] = commit;
+  if (binary) {
+    const version = /version: .*$/m.exec(quiet(binary, ['--version']));
+    if (version) facts['llama-server'] = version[0];
+  }
+  return facts;
+}

@@ -14,6 +14,7 @@ import {
   type Token,
 } from 'node-llama-cpp';
 import { availableCpus } from './cpuBudget.js';
+import { NativeMemoryGuard } from './nativeMemoryGuard.js';
 import { ContextPool, type AdapterRef } from './ContextPool.js';
 import { ContextOverflowError, EngineError, EngineUnavailableError, GrammarError } from './engineErrors.js';
 
@@ -86,6 +87,7 @@ const MAX_CACHED_GRAMMARS = 64;
 /** The only owner of node-llama-cpp: one base model, a pool of contexts per adapter set, token generation. */
 export class LlamaEngine {
   private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
+  private readonly memoryGuard = new NativeMemoryGuard();
   private closed = false;
 
   private constructor(
@@ -249,6 +251,7 @@ export class LlamaEngine {
       yield { type: 'done', finishReason, promptTokens: promptTokens.length, completionTokens: generated.length };
     } finally {
       lease.release();
+      this.memoryGuard.check();
     }
   }
 

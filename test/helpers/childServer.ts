@@ -11,7 +11,8 @@ export interface ChildServer {
 /** adaptd as users run it: a separate process started through the CLI, ready once it prints its URL. */
 export async function startChildServer(flags: Record<string, string | number>, env: NodeJS.ProcessEnv = {}): Promise<ChildServer> {
   const argv = Object.entries({ port: 0, ...flags }).flatMap(([k, v]) => [`--${k}`, String(v)]);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', ...argv], {
+  // Started exactly as `npm start` starts it.
+  const child = spawn(process.execPath, ['bin/adaptd.js', 'serve', ...argv], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

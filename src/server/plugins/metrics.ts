@@ -43,7 +43,7 @@ export interface MetricsOptions {
  */
 export function createMetrics(options: MetricsOptions) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'adaptd_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'adaptd_' });
   const labels = new AdapterLabels();
   const requests = new Counter({ name: 'adaptd_requests_total', help: 'HTTP requests by route, adapter and status', labelNames: ['route', 'adapter', 'status'], registers: [registry] });
   const errors = new Counter({ name: 'adaptd_errors_total', help: 'HTTP responses with status >= 400, by route and status', labelNames: ['route', 'status'], registers: [registry] });
@@ -97,14 +97,18 @@ export function createMetrics(options: MetricsOptions) {
 
   const plugin = fp(async (app: FastifyInstance) => {
     app.decorateRequest('adapterLabel', undefined);
-    app.addHook('onResponse', async (request, reply) => {
-      const route = request.routeOptions.url ?? 'unmatched';
-      if (route === '/metrics') return;
-      const adapter = labels.label(request.adapterLabel);
-      const status = String(reply.statusCode);
-      requests.inc({ route, adapter, status });
-      if (reply.statusCode >= 400) errors.inc({ route, status });
-      duration.observe({ route, adapter }, reply.elapsedTime / 1000);
+    // Counted when the connection's response closes, so requests whose client left mid-stream are counted too
+    // (as 499, the conventional "client closed request"), which onResponse alone would miss.
+    app.addHook('onRequest', async (request, reply) => {
+      reply.raw.once('close', () => {
+        const route = request.routeOptions.url ?? 'unmatched';
+        if (route === '/metrics') return;
+        const adapter = labels.label(request.adapterLabel);
+        const status = String(reply.raw.writableFinished ? reply.statusCode : 499);
+        requests.inc({ route, adapter, status });
+        if (Number(status) >= 400) errors.inc({ route, status });
+        duration.observe({ route, adapter }, reply.elapsedTime / 1000);
+      });
     });
     app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['adaptd'] }, config: { public: true } }, async (_request, reply) => {
       reply.header('content-type', registry.contentType);

@@ -1,0 +1,103 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import OpenAI from 'openai';
+import { adaptersDirectory, ensureTestModels } from '../../scripts/generate-test-models.js';
+import { startChildServer } from '../helpers/childServer.js';
+
+// A bounded soak on loopback. ADAPTD_SOAK_SECONDS=180 ADAPTD_SOAK_CLIENTS=32 runs the long version.
+const SECONDS = Number(process.env.ADAPTD_SOAK_SECONDS ?? 20);
+const CLIENTS = Number(process.env.ADAPTD_SOAK_CLIENTS ?? 12);
+const API_KEY = 'sk-soak-secret-key-4f1c9e2a7b';
+const PLANTED = ['jane.planted@example.org', 'DE89370400440532013000', 'Zebulon Plantedname', '4111111111111111'];
+
+const models = ensureTestModels();
+const dir = t.testdir();
+const keys = path.join(dir, 'keys.json');
+writeFileSync(keys, JSON.stringify({ keys: [{ key: API_KEY, name: 'soak', admin: true }] }));
+const server = await startChildServer({
+  model: models.behaviourModel,
+  adapters: adaptersDirectory(path.join(dir, 'adapters'), models, ['A', 'B', 'C']),
+  'model-id': 'base',
+  'context-size': 512,
+  'api-keys': keys,
+  'max-resident-adapters': 2,
+  'max-queue': 64,
+  // Every log level: nothing a request carries may reach a log line at any of them.
+  'log-level': 'trace',
+});
+t.teardown(async () => {
+  server.process.kill('SIGTERM');
+  await server.exited;
+});
+const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: API_KEY, maxRetries: 0, timeout: 60_000 });
+
+async function metrics(): Promise<string> {
+  return (await fetch(`${server.url}/metrics`)).text();
+}
+const value = (text: string, pattern: RegExp) => [...text.matchAll(pattern)].reduce((sum, m) => sum + Number(m[1]), 0);
+const chatRequestsCounted = (text: string) => value(text, /^adaptd_requests_total\{route="\/v1\/chat\/completions"[^}]*\} (\S+)$/gm);
+const rssBytes = (text: string) => value(text, /^adaptd_process_resident_memory_bytes (\S+)$/gm);
+
+t.test(`${CLIENTS} clients for ${SECONDS}s: mixed adapters, streaming and not, some leaving mid-stream`, async (t) => {
+  const statuses = new Map<number, number>();
+  let sent = 0;
+  let rssAfterWarmup = 0;
+  const started = Date.now();
+  const deadline = started + SECONDS * 1000;
+  const models = ['base', 'A', 'B', 'C'];
+  const worker = async (id: number) => {
+    for (let i = 0; Date.now() < deadline; i++) {
+      const model = models[(id + i) % models.length];
+      const content = `Please redact ${PLANTED[(id + i) % PLANTED.length]} from this note.`;
+      const mode = (id + i) % 3;
+      sent++;
+      const controller = new AbortController();
+      try {
+        if (mode === 0) {
+          await client.chat.completions.create({ model, messages: [{ role: 'user', content }], max_tokens: 6, temperature: 0 });
+        } else {
+          const stream = await client.chat.completions.create({ model, messages: [{ role: 'user', content }], max_tokens: 12, temperature: 0, stream: true }, { signal: controller.signal });
+          let chunks = 0;
+          for await (const _chunk of stream) if (mode === 2 && ++chunks === 3) controller.abort();
+        }
+        statuses.set(200, (statuses.get(200) ?? 0) + 1);
+      } catch (error) {
+        const status = (error as { status?: number }).status;
+        if (controller.signal.aborted) statuses.set(-1, (statuses.get(-1) ?? 0) + 1);
+        else statuses.set(status ?? 0, (statuses.get(status ?? 0) ?? 0) + 1);
+        if (status === 429) await new Promise((r) => setTimeout(r, 100));
+      }
+      if (!rssAfterWarmup && Date.now() - started > (SECONDS * 1000) / 3) rssAfterWarmup = rssBytes(await metrics());
+    }
+  };
+  await Promise.all(Array.from({ length: CLIENTS }, (_, id) => worker(id)));
+
+  const unexpected = [...statuses.keys()].filter((status) => ![200, 429, -1].includes(status));
+  t.same(unexpected, [], `only 200, 429 and client-side aborts (${JSON.stringify(Object.fromEntries(statuses))})`);
+  t.ok((statuses.get(200) ?? 0) > CLIENTS, 'plenty of requests succeeded');
+
+  let text = await metrics();
+  for (let i = 0; i < 100 && !/^adaptd_requests_running 0$/m.test(text); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    text = await metrics();
+  }
+  t.match(text, /^adaptd_requests_running 0$/m, 'no sequence stuck afterwards');
+  t.match(text, /^adaptd_queue_depth 0$/m, 'nothing left waiting');
+  t.equal(chatRequestsCounted(text), sent, 'every request accounted for in /metrics');
+  const growth = (rssBytes(text) - rssAfterWarmup) / 2 ** 20;
+  // Bounded, not zero: see the README (memory) for the slow growth still measured under churn.
+  t.ok(growth < 200, `RSS bounded after warm-up (grew ${growth.toFixed(1)} MB)`);
+  t.comment(`sent ${sent} requests: ${JSON.stringify(Object.fromEntries(statuses))}; RSS growth ${growth.toFixed(1)} MB`);
+});
+
+t.test('no log line contains a prompt, a completion or a key, at trace level', async (t) => {
+  // Errors too: a bad request that quotes user text, and an unknown adapter.
+  await client.chat.completions.create({ model: 'missing', messages: [{ role: 'user', content: PLANTED[0] }] }).catch(() => undefined);
+  await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }, body: `{"messages": "${PLANTED[1]}"` });
+  await new Promise((r) => setTimeout(r, 300));
+  const logs = server.output();
+  t.ok(logs.length > 1000, 'the server did log');
+  t.match(logs, /"reqId"/, 'log lines carry request ids');
+  for (const secret of [...PLANTED, API_KEY, ' A A A', 'Please redact']) t.notOk(logs.includes(secret), `logs do not contain ${JSON.stringify(secret.slice(0, 12))}…`);
+});

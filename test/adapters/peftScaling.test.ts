@@ -1,80 +1,17 @@
-import { join } from 'node:path';
 import t from 'tap';
-import { getLlama, LlamaCompletion, LlamaLogLevel, type LlamaModel } from 'node-llama-cpp';
-import { convertPeftToGguf } from '../../src/adapters/peft/convertPeftToGguf.js';
-import { describeBaseModel, validateLoraAdapter } from '../../src/adapters/validateAdapter.js';
+import { loraEngineHarness } from '../helpers/loraEngineHarness.js';
+import { validateLoraAdapter } from '../../src/adapters/validateAdapter.js';
 import { loadLlama3Tokenizer, singleTokenId } from '../../src/demo/llama3Tokenizer.js';
-import { writePeftExport } from '../../src/demo/peftExport.js';
 import {
   BEHAVIOUR_MODEL,
   behaviourAdapterPairs,
   writeLoraAdapter,
-  writeSyntheticLlama,
   type LoraPair,
 } from '../../src/demo/syntheticLlama.js';
 import { readGguf } from '../../src/gguf/readGguf.js';
 
 // PEFT options that change an adapter's scale or layout, converted and checked on the real engine against native adapters.
-const dir = t.testdir();
-const path = (name: string) => join(dir, name);
-const modelPath = path('model.gguf');
-writeSyntheticLlama(modelPath, BEHAVIOUR_MODEL);
-const base = describeBaseModel(modelPath);
-const PROMPT = 'Hello there, how are you';
-
-let model: LlamaModel;
-t.before(async () => {
-  const llama = await getLlama({ gpu: false, build: 'never', maxThreads: 2, logLevel: LlamaLogLevel.error });
-  model = await llama.loadModel({ modelPath });
-  t.teardown(async () => {
-    await model.dispose();
-    await llama.dispose();
-  });
-});
-
-async function greedy(adapter: string | undefined, scale = 1): Promise<string> {
-  const context = await model.createContext({
-    contextSize: 256,
-    threads: 2,
-    lora: adapter ? { adapters: [{ filePath: adapter, scale }] } : undefined,
-  });
-  try {
-    return await new LlamaCompletion({ contextSequence: context.getSequence() })
-      .generateCompletion(PROMPT, { maxTokens: 6, temperature: 0 });
-  } finally {
-    await context.dispose();
-  }
-}
-
-/** The next-token distribution after the prompt, as a token → probability map. */
-async function nextToken(adapter: string | undefined): Promise<Map<number, number>> {
-  const context = await model.createContext({
-    contextSize: 256,
-    threads: 2,
-    lora: adapter ? { adapters: [{ filePath: adapter, scale: 1 }] } : undefined,
-  });
-  try {
-    const tokens = model.tokenize(PROMPT);
-    const input = [...tokens.slice(0, -1), [tokens.at(-1)!, { generateNext: { probabilities: true } }] as const];
-    const [result] = (await context.getSequence().controlledEvaluate(input as never)).slice(-1);
-    return result!.next.probabilities!;
-  } finally {
-    await context.dispose();
-  }
-}
-
-/** Largest probability difference over the 200 likeliest tokens of either distribution. */
-function maxDifference(p: Map<number, number>, q: Map<number, number>): number {
-  const tokens = new Set([...[...p.keys()].slice(0, 200), ...[...q.keys()].slice(0, 200)]);
-  return Math.max(...[...tokens].map((token) => Math.abs((p.get(token) ?? 0) - (q.get(token) ?? 0))));
-}
-
-function convert(name: string, spec: Parameters<typeof writePeftExport>[1], outType?: 'f16' | 'f32'): string {
-  const outPath = path(`${name}.gguf`);
-  writePeftExport(path(name), spec);
-  convertPeftToGguf({ peftDir: path(name), outPath, outType });
-  return outPath;
-}
+const { path, base, greedy, nextToken, maxDifference, convert } = loraEngineHarness(t);
 
 t.test('rank_pattern, alpha_pattern and rsLoRA keep PEFT\'s per-module scale under GGUF\'s single alpha', async (t) => {
   // Native reference: rank 2 on output, effective scale alpha/rank = 8/2.

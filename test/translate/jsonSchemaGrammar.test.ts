@@ -1,4 +1,5 @@
 import t from 'tap';
+import { seededRandom } from '../../src/demo/syntheticLlama.js';
 import Ajv from 'ajv';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
@@ -269,17 +270,6 @@ function gbnfMatches(rules: Map<string, Node>, text: string, root = 'root'): boo
     return out;
   };
   return ends(rules.get(root)!, 0).has(chars.length);
-}
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function samplesOf(grammar: string, count: number, seed = 1): string[] {

@@ -106,6 +106,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const servers: BenchReport['servers'] = {};
   const targets = new Map<BenchTargetName, BenchTarget>();
   const stopAll = () => Promise.all([...targets.values()].map((t) => t.stop()));
+  // The servers are child processes that outlive an interrupted run unless they are stopped.
+  const onSignal = (signal: NodeJS.Signals) => {
+    log(`${signal}: stopping the servers`);
+    void stopAll().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     for (const name of names) {
       log(`starting ${name} (${threads} threads, ${plan.parallel} parallel, ${plan.contextPerSequence} tokens per sequence)`);
@@ -220,6 +227,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       );
     }
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await stopAll();
   }
 

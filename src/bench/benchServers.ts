@@ -122,6 +122,17 @@ function serverProcess(pid: number): number {
   }
 }
 
+/** Variables that change how a server uses threads and memory, as its process really has them (Linux). */
+export function performanceEnvironment(pid: number): string {
+  try {
+    const variables = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    const relevant = variables.filter((v) => /^(UV_THREADPOOL_SIZE|MALLOC_ARENA_MAX|OMP_\w+|GOMP_\w+|GGML_\w+)=/.test(v));
+    return relevant.length > 0 ? relevant.sort().join(' ') : 'none of UV_THREADPOOL_SIZE, MALLOC_ARENA_MAX, OMP_*, GGML_* set';
+  } catch {
+    return 'unknown';
+  }
+}
+
 export interface ProcessMemory {
   /** Resident memory now, in MiB. */
   rssMiB: number;

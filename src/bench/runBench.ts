@@ -7,7 +7,7 @@ import { loadRedactorSpec } from '../redaction/redactorSpec.js';
 import { ensureBenchModels } from './benchModels.js';
 import { rateFigure, type BenchCheck, type BenchFigure, type BenchReport } from './benchReport.js';
 import { alternatingAdapters, benchDocuments, redactorPrompt } from './benchRequests.js';
-import { startAdaptd, startLlamaServer, type BenchTarget, type BenchTargetName, type ServerSettings } from './benchServers.js';
+import { performanceEnvironment, startAdaptd, startLlamaServer, type BenchTarget, type BenchTargetName, type ServerSettings } from './benchServers.js';
 import type { WorkloadStats } from './benchStats.js';
 import { churnWorkload, decodeWorkload, firstTokenWorkload, redactorWorkload, type BenchInputs } from './benchWorkloads.js';
 import { findOrBuildLlamaServer } from './llamaServerBinary.js';
@@ -104,6 +104,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const checks: BenchCheck[] = [];
   const warnings: string[] = [];
   const servers: BenchReport['servers'] = {};
+  const environment: Record<string, string> = {};
   const targets = new Map<BenchTargetName, BenchTarget>();
   const stopAll = () => Promise.all([...targets.values()].map((t) => t.stop()));
   // The servers are child processes that outlive an interrupted run unless they are stopped.
@@ -119,6 +120,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       const target = name === 'adaptd' ? await startAdaptd(settings('adaptd'), plan.mainResident) : await startLlamaServer(binary!, settings('llama-server'));
       targets.set(name, target);
       servers[name] = target.command;
+      environment[`${name} environment`] = performanceEnvironment(target.pid);
     }
 
     // Servers take turns going first, so a burst of load from elsewhere does not always hit the same one.
@@ -250,6 +252,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       'redactor requests per workload': plan.requests,
       'redactor answer tokens': plan.redactorTokens,
       'redactor prompt': 'the shipped system prompt (56 categories) with the redact tool spec, a ~70-token document; JSON-schema-constrained answer',
+      ...environment,
     },
     servers,
     figures: figures.map(rateFigure),

@@ -16,6 +16,8 @@ export interface ContextPoolOptions {
   sequencesPerContext: number;
   batchSize: number;
   threads: number;
+  /** Threads a decode waits for before it starts (see `minDecodeThreads` in LlamaEngine). */
+  minThreads: number;
   maxContexts: number;
   maxWaiting: number;
 }
@@ -179,7 +181,7 @@ export class ContextPool {
         contextSize: this.options.contextSize,
         sequences: this.options.sequencesPerContext,
         batchSize: this.options.batchSize,
-        threads: { ideal: this.options.threads, min: 1 },
+        threads: { ideal: this.options.threads, min: this.options.minThreads },
         failedCreationRemedy: false,
         lora: adapters.length > 0 ? { adapters: adapters.map((a) => ({ filePath: a.filePath, scale: a.scale })) } : undefined,
       });

@@ -82,6 +82,17 @@ export interface BaseModelInfo {
   threads: number;
 }
 
+/**
+ * What one resident adapter-set context reserves beside the shared model, by node-llama-cpp's estimate. Most of it is
+ * llama.cpp's compute buffer, sized for a whole batch of output logits (vocabulary x batch size x 4 bytes: 250 MiB
+ * for Llama 3's vocabulary at batch 512, measured); its pages are touched gradually, so RSS climbs towards
+ * `resident contexts x this` under load and then stays there.
+ */
+export interface ContextMemoryEstimate {
+  ramBytes: number;
+  vramBytes: number;
+}
+
 const MAX_CACHED_GRAMMARS = 64;
 
 /** The only owner of node-llama-cpp: one base model, a pool of contexts per adapter set, token generation. */
@@ -96,6 +107,7 @@ export class LlamaEngine {
     readonly pool: ContextPool,
     readonly info: BaseModelInfo,
     readonly contextSize: number,
+    readonly contextMemory: ContextMemoryEstimate,
   ) {}
 
   static async load(options: EngineOptions): Promise<LlamaEngine> {
@@ -133,7 +145,13 @@ export class LlamaEngine {
       maxContexts: options.maxContexts,
       maxWaiting: options.maxWaiting,
     });
-    return new LlamaEngine(llama, model, pool, info, contextSize);
+    const estimate = await model.fileInsights.estimateContextResourceRequirements({
+      contextSize,
+      sequences: options.sequencesPerContext,
+      batchSize: options.batchSize,
+      modelGpuLayers: model.gpuLayers,
+    });
+    return new LlamaEngine(llama, model, pool, info, contextSize, { ramBytes: estimate.cpuRam, vramBytes: estimate.gpuVram });
   }
 
   tokenize(segments: PromptSegment[]): Token[] {

@@ -69,7 +69,7 @@ export async function buildApp(deps: AppDependencies): Promise<AdaptdApp> {
     }
   });
 
-  const metrics = createMetrics({ pool: deps.engine.pool, catalogue: deps.catalogue, maxResidentAdapters: deps.config.maxResidentAdapters });
+  const metrics = createMetrics({ pool: deps.engine.pool, catalogue: deps.catalogue, maxResidentAdapters: deps.config.maxResidentAdapters, contextMemory: deps.engine.contextMemory });
   await app.register(metrics.plugin);
   await app.register(authPlugin, { grants: deps.apiKeys ?? [] });
   const serving = new GenerationServing({

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AdapterCatalogue } from '../../adapters/AdapterCatalogue.js';
 import type { ContextPool } from '../../engine/ContextPool.js';
+import type { ContextMemoryEstimate } from '../../engine/LlamaEngine.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -35,6 +36,7 @@ export interface MetricsOptions {
   pool: ContextPool;
   catalogue: AdapterCatalogue;
   maxResidentAdapters: number;
+  contextMemory: ContextMemoryEstimate;
 }
 
 /**
@@ -68,6 +70,10 @@ export function createMetrics(options: MetricsOptions) {
   new Gauge({ name: 'adaptd_requests_running', help: 'Requests holding a sequence', registers: [registry], collect() { this.set(pool.load.running); } });
   new Gauge({ name: 'adaptd_resident_adapters', help: 'Adapters whose weights are in memory', registers: [registry], collect() { this.set(pool.residentAdapterNames.size); } });
   new Gauge({ name: 'adaptd_resident_contexts', help: 'Adapter-set contexts in memory', registers: [registry], collect() { this.set(pool.residentSets.length); } });
+  const contextMemory = new Gauge({ name: 'adaptd_context_memory_estimate_bytes', help: 'Memory one resident adapter-set context reserves beside the model, estimated at start-up', labelNames: ['device'], registers: [registry] });
+  contextMemory.set({ device: 'ram' }, options.contextMemory.ramBytes);
+  contextMemory.set({ device: 'vram' }, options.contextMemory.vramBytes);
+  new Gauge({ name: 'adaptd_max_resident_contexts', help: 'Adapter-set contexts allowed in memory at once (--max-resident-adapters)', registers: [registry] }).set(options.maxResidentAdapters);
   new Gauge({ name: 'adaptd_registered_adapters', help: 'Adapters in the catalogue', registers: [registry], collect() { this.set(options.catalogue.list().length); } });
 
   // The series the gateway's endpoint picker scrapes, named and shaped as vLLM publishes them.

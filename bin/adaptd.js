@@ -1,14 +1,20 @@
 #!/usr/bin/env node
 import { spawn } from 'node:child_process';
 
-// glibc gives threads their own malloc arenas; llama.cpp's per-context buffers, allocated and freed on different
-// threads as adapter contexts come and go, then fragment memory that is never returned to the system (measured:
-// RSS grew about 1.5 MB per context created with the default arenas, and stayed flat with one). The variable must
-// be set before the process starts, so the CLI restarts itself once with it.
-if (process.platform === 'linux' && !process.env.MALLOC_ARENA_MAX) {
+// Two settings that native code reads once, at process start, so the CLI restarts itself once with them (a value
+// the user set is kept):
+// - MALLOC_ARENA_MAX=1: glibc gives threads their own malloc arenas; llama.cpp's per-context buffers, allocated and
+//   freed on different threads as adapter contexts come and go, then fragment memory that is never returned to the
+//   system (measured: RSS grew about 1.5 MB per context created with the default arenas, and stayed flat with one).
+// - UV_THREADPOOL_SIZE=1: node-llama-cpp runs every decode and sampling step as a job on libuv's thread pool; with
+//   the default four pool threads consecutive steps hop between OS threads and contend with llama.cpp's own workers
+//   (measured on 2 cores: 11-16 ms per token with four, 5.1-5.6 with one; llama-server 4.7-5.2).
+const defaults = { MALLOC_ARENA_MAX: '1', UV_THREADPOOL_SIZE: '1' };
+const missing = Object.entries(defaults).filter(([name]) => process.env[name] === undefined);
+if (process.platform === 'linux' && missing.length > 0) {
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
     stdio: 'inherit',
-    env: { ...process.env, MALLOC_ARENA_MAX: '1' },
+    env: { ...process.env, ...Object.fromEntries(missing) },
   });
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -113,7 +113,7 @@ export async function startLlamaServer(binary: string, settings: ServerSettings)
  * The process that serves: the CLI may restart itself once in a child (to set the allocator's environment before
  * the process starts), and the memory that counts is that child's.
  */
-function serverProcess(pid: number): number {
+export function serverProcess(pid: number): number {
   try {
     const [child] = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
     return child ? serverProcess(Number(child)) : pid;

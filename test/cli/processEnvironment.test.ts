@@ -1,0 +1,32 @@
+import t from 'tap';
+import { performanceEnvironment, serverProcess } from '../../src/bench/benchServers.js';
+import { ensureTestModels } from '../../scripts/generate-test-models.js';
+import { startChildServer } from '../helpers/childServer.js';
+
+// The CLI restarts itself once so native code starts with the allocator and thread-pool settings it was measured with.
+const models = ensureTestModels();
+// As a user who set neither (this test file runs in a process of its own).
+delete process.env.MALLOC_ARENA_MAX;
+delete process.env.UV_THREADPOOL_SIZE;
+
+async function servingEnvironment(env: NodeJS.ProcessEnv): Promise<string> {
+  const server = await startChildServer({ model: models.behaviourModel, 'context-size': 256 }, env);
+  try {
+    return performanceEnvironment(serverProcess(server.process.pid!));
+  } finally {
+    server.process.kill('SIGTERM');
+    await server.exited;
+  }
+}
+
+t.test('the serving process gets one malloc arena and a one-thread libuv pool by default', async (t) => {
+  const environment = await servingEnvironment({});
+  t.match(environment, /\bMALLOC_ARENA_MAX=1\b/);
+  t.match(environment, /\bUV_THREADPOOL_SIZE=1\b/);
+});
+
+t.test('a value the user set is kept', async (t) => {
+  const environment = await servingEnvironment({ UV_THREADPOOL_SIZE: '3' });
+  t.match(environment, /\bUV_THREADPOOL_SIZE=3\b/);
+  t.match(environment, /\bMALLOC_ARENA_MAX=1\b/);
+});

@@ -223,6 +223,7 @@ export class LlamaEngine {
       await sequence.adaptStateToTokens(promptTokens.slice(0, -1), false);
       const pending = promptTokens.slice(sequence.nextTokenIndex);
       const generated: Token[] = [];
+      const generatedText = new GeneratedText(this.model);
       const stops = new StopTextDetector(request.stop);
       let emitted = 0;
       let finishReason: FinishReason | undefined;
@@ -243,8 +244,8 @@ export class LlamaEngine {
         for await (const token of iterator) {
           request.signal.throwIfAborted();
           generated.push(token);
-          const text = this.model.detokenize(generated);
-          const stopAt = stops.find(text);
+          const text = generatedText.append(token);
+          const stopAt = stops.find(text, emitted);
           if (stopAt !== undefined) {
             [finishReason, finalText] = ['stop', text.slice(0, stopAt)];
             break;
@@ -265,7 +266,7 @@ export class LlamaEngine {
       }
       request.signal.throwIfAborted();
       // The loop also ends when the model emits an end-of-generation token.
-      if (finishReason === undefined) [finishReason, finalText] = ['stop', this.model.detokenize(generated)];
+      if (finishReason === undefined) [finishReason, finalText] = ['stop', generatedText.text];
       if (finalText.length > emitted) yield { type: 'text', text: finalText.slice(emitted) };
       yield { type: 'done', finishReason, promptTokens: promptTokens.length, completionTokens: generated.length };
     } finally {
@@ -325,13 +326,44 @@ function specialTokenTexts(model: LlamaModel): string[] {
 }
 
 /** Finds the first stop string in generated text, and how much text is surely not the start of one. */
+/**
+ * The text of the tokens generated so far. Only new tokens are detokenised (with the few before them as context, for
+ * tokenizers whose spacing depends on it): detokenising the whole list at every step made each token cost time in
+ * proportion to the answer's length. Tokens that end inside a UTF-8 character stay pending until it is complete.
+ */
+export class GeneratedText {
+  private settled = '';
+  private context: Token[] = [];
+  private pending: Token[] = [];
+  private pendingText = '';
+
+  constructor(private readonly model: Pick<LlamaModel, 'detokenize'>) {}
+
+  append(token: Token): string {
+    this.pending.push(token);
+    this.pendingText = this.model.detokenize(this.pending, false, this.context);
+    if (!this.pendingText.endsWith('\uFFFD')) {
+      this.settled += this.pendingText;
+      this.context = [...this.context, ...this.pending].slice(-4);
+      this.pending = [];
+      this.pendingText = '';
+    }
+    return this.text;
+  }
+
+  get text(): string {
+    return this.settled + this.pendingText;
+  }
+}
+
 export class StopTextDetector {
   constructor(private readonly stops: string[]) {}
 
-  find(text: string): number | undefined {
+  /** Where the first stop string starts; `emitted` text held none and ended in no part of one, so the search starts there. */
+  find(text: string, emitted = 0): number | undefined {
     let first: number | undefined;
     for (const stop of this.stops) {
-      const at = text.indexOf(stop);
+      const at = text.indexOf(stop, emitted);
       if (at >= 0 && (first === undefined || at < first)) first = at;
     }
     return first;

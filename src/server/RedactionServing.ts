@@ -53,7 +53,9 @@ export class RedactionServing {
 
   async redact(text: string, job: RedactionJob): Promise<RedactResponse> {
     this.check(job);
-    const result = await this.redactText(text, job, job.signal);
+    const result = await this.redactText(text, job, job.signal).catch((error: unknown) => {
+      throw inRedactTerms(error, 'text');
+    });
     return { object: 'redaction', model: this.modelName(job), ...result };
   }
 
@@ -86,7 +88,7 @@ export class RedactionServing {
       return { index, ...(await this.redactText(text, job, signal)) };
     } catch (error) {
       if (!PER_TEXT_FAILURES.some((type) => error instanceof type)) throw error;
-      const api = toApiError(error)!;
+      const api = toApiError(inRedactTerms(error, 'texts'))!;
       return { index, status: api.status, error: envelope(api.status, api.message, api.param, api.code).error };
     }
   }
@@ -129,6 +131,17 @@ export class RedactionServing {
       throw new ApiError(400, 'pseudonymize needs a vault, and this redactor has none', 'mode', 'no_vault');
     }
   }
+}
+
+/** A document too long for the context is the caller's `text` (or `texts`), not the chat `messages` it became. */
+function inRedactTerms(error: unknown, param: 'text' | 'texts'): unknown {
+  if (!(error instanceof ContextOverflowError)) return error;
+  const { promptTokens, maxTokens, contextSize } = error;
+  const message =
+    `the document with the redactor's prompt is ${promptTokens} tokens and its answer may take ${maxTokens}: ` +
+    `${promptTokens + maxTokens} tokens do not fit the context of ${contextSize} (over by ${promptTokens + maxTokens - contextSize}); ` +
+    'split the document or lower max_tokens';
+  return new ApiError(400, message, param, 'context_length_exceeded');
 }
 
 function totalUsage(results: readonly RedactBatchItem[]) {

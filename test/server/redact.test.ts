@@ -170,6 +170,22 @@ t.test('fail closed in a batch: each cut-off text is an error entry, a request-l
   t.equal(unknown.json.error.param, 'model');
 });
 
+t.test('a document too long for the context is a 400 naming `text` (or an entry naming `texts`), with the overshoot', async (t) => {
+  const long = `Call Ada Quill at ada.quill@example.org. ${'The quarterly ledger was reconciled again. '.repeat(500)}`;
+  const single = await post('/v1/redact', { text: long, detectors: 'llm' });
+  t.equal(single.status, 400);
+  t.equal(single.json.error.param, 'text');
+  t.equal(single.json.error.code, 'context_length_exceeded');
+  t.match(single.json.error.message, /over by \d+\); split the document/);
+  t.notOk(single.text.includes('ada.quill@example.org'), 'the document is not echoed');
+
+  const batch = await post('/v1/redact', { texts: [long, corpus[0].text], detectors: 'llm', max_tokens: 16 });
+  t.equal(batch.status, 200);
+  const [first, second] = (batch.json as RedactBatchResponse).results;
+  t.ok('error' in first && first.status === 400 && first.error.param === 'texts' && first.error.code === 'context_length_exceeded', 'the long text is an error entry');
+  t.equal(second.index, 1, 'the other text was still worked on');
+});
+
 t.test('bad requests are 400s naming the field', async (t) => {
   for (const [what, body, param] of [
     ['text and texts', { text: 'a', texts: ['b'] }, 'text'],

@@ -220,7 +220,7 @@ export class LlamaEngine {
     try {
       const sequence = lease.sequence;
       // Keep the cached prefix; at least the last prompt token is evaluated again to get fresh logits.
-      await sequence.adaptStateToTokens(promptTokens.slice(0, -1), false);
+      await lease.prepare(() => sequence.adaptStateToTokens(promptTokens.slice(0, -1), false));
       const pending = promptTokens.slice(sequence.nextTokenIndex);
       const generated: Token[] = [];
       const generatedText = new GeneratedText(this.model);
@@ -260,6 +260,9 @@ export class LlamaEngine {
             yield { type: 'text', text: text.slice(emitted, safeEnd) };
             emitted = safeEnd;
           }
+          // Before asking for the next token, let a request that is waiting to trim its cache go first.
+          const othersPrepared = lease.whenOthersPrepared();
+          if (othersPrepared) await othersPrepared;
         }
       } finally {
         await iterator.return();

@@ -126,6 +126,8 @@ t.test('the model server: GPU, probes on /health, draining, shared memory', asyn
   t.equal(String(container.resources.limits['nvidia.com/gpu']), '1', 'one GPU per pod');
   t.equal(env.ADAPTD_GPU, 'cuda');
   t.notOk(env.ADAPTD_HOST, 'listens on the image default 0.0.0.0');
+  const vaultKey = container.env.find((e: any) => e.name === 'ADAPTD_VAULT_KEY');
+  t.ok(vaultKey?.valueFrom?.secretKeyRef?.name, 'every pod takes the pseudonymisation key from one Secret, so fakes agree across pods');
   for (const kind of ['startupProbe', 'readinessProbe', 'livenessProbe']) {
     const probe = container[kind];
     t.equal(probe?.httpGet?.path, '/health', `${kind} path`);

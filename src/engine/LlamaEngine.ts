@@ -254,8 +254,7 @@ export class LlamaEngine {
             [finishReason, finalText] = ['length', text];
             break;
           }
-          // Hold back a partial UTF-8 character and anything that may be the start of a stop string.
-          const safeEnd = text.endsWith('\uFFFD') ? text.length - 1 : stops.safeEnd(text);
+          const safeEnd = stops.safeEnd(text);
           if (safeEnd > emitted) {
             yield { type: 'text', text: text.slice(emitted, safeEnd) };
             emitted = safeEnd;
@@ -328,7 +327,6 @@ function specialTokenTexts(model: LlamaModel): string[] {
   return texts;
 }
 
-/** Finds the first stop string in generated text, and how much text is surely not the start of one. */
 /**
  * The text of the tokens generated so far. Only new tokens are detokenised (with the few before them as context, for
  * tokenizers whose spacing depends on it): detokenising the whole list at every step made each token cost time in
@@ -359,6 +357,7 @@ export class GeneratedText {
   }
 }
 
+/** Finds the first stop string in generated text, and how much text is surely not the start of one. */
 export class StopTextDetector {
   constructor(private readonly stops: string[]) {}
 
@@ -372,12 +371,15 @@ export class StopTextDetector {
     return first;
   }
 
+  /** Where text may be emitted up to: before a partial UTF-8 character at the end, and before any start of a stop string. */
   safeEnd(text: string): number {
-    let end = text.length;
+    let complete = text.length;
+    while (complete > 0 && text.charCodeAt(complete - 1) === 0xfffd) complete--;
+    let end = complete;
     for (const stop of this.stops) {
-      for (let length = Math.min(stop.length - 1, text.length); length > 0; length--) {
-        if (text.endsWith(stop.slice(0, length))) {
-          end = Math.min(end, text.length - length);
+      for (let length = Math.min(stop.length - 1, complete); length > 0; length--) {
+        if (text.startsWith(stop.slice(0, length), complete - length)) {
+          end = Math.min(end, complete - length);
           break;
         }
       }

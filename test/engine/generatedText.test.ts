@@ -42,4 +42,7 @@ t.test('stop strings are found from where the emitted text ended, including one 
   t.equal(stops.find('abc</end>', 3), 3);
   t.equal(stops.find('abc</en', 0), undefined);
   t.equal(stops.safeEnd('abc</en'), 3, 'a partial stop string is held back, so it is never emitted');
+  t.equal(stops.safeEnd('abc</en\uFFFD'), 3, 'also when a partial character follows it');
+  t.equal(stops.safeEnd('abc\uFFFD'), 3, 'a partial character is held back');
+  t.equal(new StopTextDetector([]).safeEnd('abc'), 3);
 });

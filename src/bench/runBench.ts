@@ -145,6 +145,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       for (const [name, stats] of Object.entries(results)) {
         if (stats.failed > 0) warnings.push(`${name}, ${label}: ${stats.failed} of ${stats.requests} requests failed (${stats.errors.join('; ')})`);
         if (stats.shortAnswers > 0) warnings.push(`${name}, ${label}: ${stats.shortAnswers} answers did not have ${plan.redactorTokens} tokens`);
+        for (const { request, ms } of stats.outliers) warnings.push(`${name}, ${label}: request ${request + 1} of ${stats.requests} took ${ms} ms, over 4 times the median (${stats.p50Ms?.toFixed(0)} ms)`);
       }
       const prompts = new Set(Object.values(results).map((s) => s.promptTokens));
       if (prompts.size > 1) warnings.push(`${label}: the servers counted different prompt sizes (${[...prompts].join(' vs ')} tokens)`);

@@ -52,5 +52,8 @@ t.test('a pool summary counts failures and short answers apart and uses nearest-
     [stats.requests, stats.failed, stats.shortAnswers, stats.requestsPerSecond, stats.p50Ms, stats.p95Ms, stats.promptTokens, stats.errors],
     [6, 2, 1, 2, 200, 400, 1400, ['HTTP 429: busy']],
   );
+  t.same(stats.outliers, [], 'nothing over 4 times the median');
   t.same(summarisePool({ outcomes: [], wallMs: 1 }, 32).p95Ms, null, 'no answers: no percentile');
+  const slow = summarisePool({ outcomes: [ok(400), ok(420), ok(6900), ok(410)], wallMs: 9000 }, 32);
+  t.same(slow.outliers, [{ request: 2, ms: 6900 }], 'a request over 4 times the median is named, by its place in the order sent');
 });

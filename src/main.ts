@@ -61,7 +61,7 @@ export async function serve(config: ServerConfig): Promise<{ url: string; close:
   const template = config.chatTemplate === 'jinja' && engine.info.chatTemplate ? "the model's own Jinja chat template" : `the ${config.chatTemplate === 'jinja' ? 'llama3.1' : config.chatTemplate} chat wrapper`;
   app.log.info({ baseId, threads: engine.info.threads, gpu: engine.info.gpu, contextSize: engine.contextSize }, `prompts are rendered with ${template}`);
   const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
-  app.log.info(
+  if (engine.contextMemory.ramBytes + engine.contextMemory.vramBytes > 0) app.log.info(
     { contextRamBytes: engine.contextMemory.ramBytes, contextVramBytes: engine.contextMemory.vramBytes, maxResidentAdapters: config.maxResidentAdapters },
     `each resident adapter set reserves about ${mib(engine.contextMemory.ramBytes)} RAM and ${mib(engine.contextMemory.vramBytes)} VRAM beside the model (--max-resident-adapters ${config.maxResidentAdapters}; --batch-size lowers it)`,
   );

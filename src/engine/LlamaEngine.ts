@@ -145,13 +145,7 @@ export class LlamaEngine {
       maxContexts: options.maxContexts,
       maxWaiting: options.maxWaiting,
     });
-    const estimate = await model.fileInsights.estimateContextResourceRequirements({
-      contextSize,
-      sequences: options.sequencesPerContext,
-      batchSize: options.batchSize,
-      modelGpuLayers: model.gpuLayers,
-    });
-    return new LlamaEngine(llama, model, pool, info, contextSize, { ramBytes: estimate.cpuRam, vramBytes: estimate.gpuVram });
+    return new LlamaEngine(llama, model, pool, info, contextSize, await estimateContextMemory(model, contextSize, options));
   }
 
   tokenize(segments: PromptSegment[]): Token[] {
@@ -303,6 +297,22 @@ export function minDecodeThreads(threads: number, env: NodeJS.ProcessEnv = proce
 export function libuvPoolSize(env: NodeJS.ProcessEnv = process.env): number {
   const size = Number.parseInt(env.UV_THREADPOOL_SIZE ?? '', 10);
   return Number.isInteger(size) && size > 0 ? Math.min(size, 1024) : 4;
+}
+
+/** node-llama-cpp's estimate for one context as the pool creates them; zero where it cannot estimate (an unusual GGUF). */
+async function estimateContextMemory(model: LlamaModel, contextSize: number, options: EngineOptions): Promise<ContextMemoryEstimate> {
+  try {
+    const estimate = await model.fileInsights.estimateContextResourceRequirements({
+      contextSize,
+      sequences: options.sequencesPerContext,
+      batchSize: options.batchSize,
+      modelGpuLayers: model.gpuLayers,
+    });
+    return { ramBytes: estimate.cpuRam, vramBytes: estimate.gpuVram };
+  } catch (error) {
+    options.log(`could not estimate the memory of a context: ${error instanceof Error ? error.message : String(error)}`);
+    return { ramBytes: 0, vramBytes: 0 };
+  }
 }
 
 export const CHAT_WRAPPERS = ['llama3.1', 'llama3', 'chatML', 'general'] as const;

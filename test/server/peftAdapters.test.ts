@@ -5,6 +5,7 @@ import t from 'tap';
 import { ensureTestModels } from '../../scripts/generate-test-models.js';
 import { behaviourAdapterPairs } from '../../src/demo/syntheticLlama.js';
 import { writePeftExport } from '../../src/demo/peftExport.js';
+import { startChildServer } from '../helpers/childServer.js';
 import { startTestServer } from '../helpers/testServer.js';
 
 const models = ensureTestModels();
@@ -86,4 +87,23 @@ t.test('adaptd adapters convert writes a GGUF that says what the export says', a
   }
   t.equal(status, 1, 'a bad export is a non-zero exit');
   t.notOk(existsSync(path.join(work, 'x.gguf')), 'nothing half-written');
+});
+
+t.test('started as users start it (the CLI), the server converts a PEFT folder in its worker thread', async (t) => {
+  // The conversion worker must load TypeScript on its own: the CLI registers the loader in the main thread only.
+  const dir = t.testdir();
+  exportFor(path.join(dir, 'adapters', 'cli-peft'), 'BF16');
+  const child = await startChildServer({ model: models.behaviourModel, adapters: path.join(dir, 'adapters'), 'context-size': 256, 'data-dir': path.join(dir, 'data') });
+  t.teardown(async () => {
+    child.process.kill('SIGTERM');
+    await child.exited;
+  });
+  const response = await fetch(`${child.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'cli-peft', messages: [{ role: 'user', content: 'hi' }], max_tokens: 3, temperature: 0 }),
+  });
+  t.equal(response.status, 200);
+  t.equal(((await response.json()) as { choices: Array<{ message: { content: string } }> }).choices[0].message.content, ' A A A');
+  t.notMatch(child.output(), /adapter rejected/);
 });

@@ -10,7 +10,7 @@ type WorkerReply = { ok: true; result: PeftConversionResult } | { ok: false; rea
  */
 export function convertPeftInWorker(options: PeftConversionOptions): Promise<PeftConversionResult> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./conversionWorker.ts', import.meta.url), { workerData: options });
+    const worker = new Worker(new URL('./conversionWorker.mjs', import.meta.url), { workerData: options });
     worker.once('message', (reply: WorkerReply) => {
       if (reply.ok) resolve(reply.result);
       else reject(reply.reason ? new PeftConversionError(reply.reason, reply.message) : new Error(reply.message));

@@ -46,20 +46,45 @@ export function encodeF32(values: Float32Array): Buffer {
   return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
 }
 
+// The typed-array views below use the machine's byte order. GGUF and safetensors are little-endian, and so is every
+// platform node-llama-cpp ships binaries for.
+function assertLittleEndian(): void {
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('tensor conversion needs a little-endian machine');
+}
+
 export function encodeF16(values: Float32Array): Buffer {
+  assertLittleEndian();
   const out = Buffer.alloc(values.length * 2);
-  for (let i = 0; i < values.length; i++) out.writeUInt16LE(float32ToF16Bits(values[i]), i * 2);
+  const halves = new Uint16Array(out.buffer, out.byteOffset, values.length);
+  for (let i = 0; i < values.length; i++) halves[i] = float32ToF16Bits(values[i]);
   return out;
+}
+
+let f16Table: Float32Array | undefined;
+/** Every F16 bit pattern's value: 256 KiB, built on first use, so decoding is one lookup per value. */
+function f16Values(): Float32Array {
+  if (!f16Table) {
+    f16Table = new Float32Array(0x10000);
+    for (let bits = 0; bits < 0x10000; bits++) f16Table[bits] = f16BitsToFloat32(bits);
+  }
+  return f16Table;
 }
 
 /** Decodes little-endian F32, F16 or BF16 bytes into float32 values. */
 export function decodeFloats(bytes: Buffer, dtype: 'F32' | 'F16' | 'BF16'): Float32Array {
-  if (dtype === 'F32') {
-    const copy = Buffer.from(bytes);
-    return new Float32Array(copy.buffer, copy.byteOffset, copy.length / 4);
+  assertLittleEndian();
+  // A copy starts at offset 0 of its own memory, so the views below are aligned whatever offset the tensor had.
+  const copy = new Uint8Array(bytes);
+  if (dtype === 'F32') return new Float32Array(copy.buffer, 0, copy.length / 4);
+  const halves = new Uint16Array(copy.buffer, 0, copy.length / 2);
+  const out = new Float32Array(halves.length);
+  if (dtype === 'F16') {
+    const table = f16Values();
+    for (let i = 0; i < out.length; i++) out[i] = table[halves[i]];
+  } else {
+    // BF16 is the top half of a float32.
+    const words = new Uint32Array(out.buffer);
+    for (let i = 0; i < out.length; i++) words[i] = halves[i] << 16;
   }
-  const out = new Float32Array(bytes.length / 2);
-  const decode = dtype === 'F16' ? f16BitsToFloat32 : bf16BitsToFloat32;
-  for (let i = 0; i < out.length; i++) out[i] = decode(bytes.readUInt16LE(i * 2));
   return out;
 }

@@ -5,9 +5,11 @@
 // Needs llama-server as `adaptd bench` finds or builds it (run that once first).
 import { parseArgs } from 'node:util';
 import { ensureBenchModels } from '../src/bench/benchModels.js';
-import { benchDocuments, redactorPrompt, redactorRequest } from '../src/bench/benchRequests.js';
+import { sendAll, sendChat } from '../src/bench/benchClient.js';
+import { benchDocuments, redactorPrompt, redactorRequest, type ChatBody } from '../src/bench/benchRequests.js';
 import { startAdaptd, startLlamaServer, type BenchTarget } from '../src/bench/benchServers.js';
 import { DEFAULT_LLAMA_SERVER } from '../src/bench/llamaServerBinary.js';
+import { median } from '../src/bench/benchStats.js';
 import { loadRedactorSpec } from '../src/redaction/redactorSpec.js';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '10' }, 'data-dir': { type: 'string', default: 'models/generated' } } });
@@ -15,59 +17,37 @@ const requests = Number(values.requests);
 const models = ensureBenchModels(values['data-dir'], 2, false);
 const settings = { ...models, threads: 2, parallel: 4, contextPerSequence: 2048, logFile: '/dev/null' };
 const prompt = redactorPrompt(loadRedactorSpec());
-const documents = benchDocuments(4 * requests + 40);
+// Both servers get the same documents, in the same order: 2 x (1 + requests) one at a time, then 4 + 16 at concurrency 4.
+const documents = benchDocuments(2 * (requests + 1) + 20);
 let nextDocument = 0;
 
-/** One streamed request: milliseconds to the first content chunk, and to the end. */
-async function streamed(target: BenchTarget, grammar: boolean): Promise<{ firstMs: number; totalMs: number; tokens: number; status: number }> {
-  const body: Record<string, unknown> = { ...redactorRequest(prompt, documents[nextDocument++], 32, true), ...target.select(0) };
+/** A streamed redactor request on adapter 0, each with a document of its own; the grammar can be left out. */
+function redactorBody(target: BenchTarget, grammar: boolean): ChatBody {
+  const body: ChatBody = { ...redactorRequest(prompt, documents[nextDocument++], 32, true), ...target.select(0) };
   if (!grammar) delete body.response_format;
-  const started = performance.now();
-  const response = await fetch(`${target.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  let firstMs = 0;
-  let tokens = 0;
-  if (!response.ok) {
-    process.stderr.write(`${target.name}: HTTP ${response.status}: ${(await response.text()).slice(0, 300)}\n`);
-    return { firstMs, totalMs: performance.now() - started, tokens, status: response.status };
-  }
-  const decoder = new TextDecoder();
-  for await (const bytes of response.body as unknown as AsyncIterable<Uint8Array>) {
-    for (const line of decoder.decode(bytes, { stream: true }).split('\n')) {
-      const usage = /"completion_tokens":(\d+)/.exec(line);
-      if (usage) tokens = Number(usage[1]);
-      if (!firstMs && line.includes('"content":"')) firstMs = performance.now() - started;
-    }
-  }
-  return { firstMs, totalMs: performance.now() - started, tokens, status: response.status };
+  return body;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const ms = (value: number | null) => (value === null ? 'n/a' : value.toFixed(0));
 
 async function breakdown(target: BenchTarget): Promise<void> {
+  nextDocument = 0;
   for (const grammar of [true, false]) {
-    await streamed(target, grammar); // fills the prompt cache where the server keeps one
+    await sendChat(target.url, redactorBody(target, grammar)); // fills the prompt cache where the server keeps one
     const runs = [];
-    for (let i = 0; i < requests; i++) runs.push(await streamed(target, grammar));
-    const answered = runs.filter((r) => r.status === 200);
-    const perToken = median(answered.map((r) => (r.totalMs - r.firstMs) / Math.max(1, r.tokens - 1)));
-    const failed = runs.length - answered.length;
+    for (let i = 0; i < requests; i++) runs.push(await sendChat(target.url, redactorBody(target, grammar)));
+    const answered = runs.filter((r) => r.ok);
+    const perToken = median(answered.map((r) => (r.latencyMs - (r.firstTokenMs ?? 0)) / Math.max(1, (r.completionTokens ?? 0) - 1)));
+    const failed = runs.filter((r) => !r.ok);
     console.log(
-      `${target.name}, ${grammar ? 'with' : 'without'} the grammar: first token ${median(answered.map((r) => r.firstMs)).toFixed(0)} ms, ` +
-        `${perToken.toFixed(2)} ms per token, request ${median(answered.map((r) => r.totalMs)).toFixed(0)} ms${failed ? `, ${failed} failed` : ''}`,
+      `${target.name}, ${grammar ? 'with' : 'without'} the grammar: first token ${ms(median(answered.map((r) => r.firstTokenMs ?? 0)))} ms, ` +
+        `${perToken?.toFixed(2)} ms per token, request ${ms(median(answered.map((r) => r.latencyMs)))} ms` +
+        (failed.length ? `, ${failed.length} failed (${failed[0].error})` : ''),
     );
   }
-  const latencies: string[] = [];
-  let next = 0;
-  await Promise.all(Array.from({ length: 4 }, () => streamed(target, true)));
-  await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      while (next < 16) {
-        next++;
-        const { totalMs, status } = await streamed(target, true);
-        latencies.push(status === 200 ? totalMs.toFixed(0) : `HTTP ${status}`);
-      }
-    }),
-  );
+  await sendAll(target.url, Array.from({ length: 4 }, () => redactorBody(target, true)), 4);
+  const { outcomes } = await sendAll(target.url, Array.from({ length: 16 }, () => redactorBody(target, true)), 4);
+  const latencies = outcomes.map((o) => (o.ok ? o.latencyMs.toFixed(0) : (o.error ?? 'failed')));
   console.log(`${target.name}, 16 requests at concurrency 4, ms: ${latencies.join(' ')}`);
 }
 

@@ -11,12 +11,17 @@ export class ContextOverflowError extends EngineError {
     readonly maxTokens: number,
     readonly contextSize: number,
   ) {
-    super(
-      `the prompt is ${promptTokens} tokens and max_tokens is ${maxTokens}: ${promptTokens + maxTokens} tokens ` +
-        `do not fit the context of ${contextSize} tokens (over by ${promptTokens + maxTokens - contextSize}); ` +
-        'shorten the messages or lower max_tokens',
-    );
+    super(`the prompt is ${promptTokens} tokens and max_tokens is ${maxTokens}: ${overflow(promptTokens, maxTokens, contextSize)}; shorten the messages or lower max_tokens`);
   }
+
+  /** How far the request is over, for messages that name the caller's own fields. */
+  get overflow(): string {
+    return overflow(this.promptTokens, this.maxTokens, this.contextSize);
+  }
+}
+
+function overflow(promptTokens: number, maxTokens: number, contextSize: number): string {
+  return `${promptTokens + maxTokens} tokens do not fit the context of ${contextSize} tokens (over by ${promptTokens + maxTokens - contextSize})`;
 }
 
 /** Too many requests are already waiting for a sequence. */

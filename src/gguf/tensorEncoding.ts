@@ -48,8 +48,9 @@ export function encodeF32(values: Float32Array): Buffer {
 
 // The typed-array views below use the machine's byte order. GGUF and safetensors are little-endian, and so is every
 // platform node-llama-cpp ships binaries for.
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 function assertLittleEndian(): void {
-  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('tensor conversion needs a little-endian machine');
+  if (!LITTLE_ENDIAN) throw new Error('tensor conversion needs a little-endian machine');
 }
 
 export function encodeF16(values: Float32Array): Buffer {

@@ -136,11 +136,9 @@ export class RedactionServing {
 /** A document too long for the context is the caller's `text` (or `texts`), not the chat `messages` it became. */
 function inRedactTerms(error: unknown, param: 'text' | 'texts'): unknown {
   if (!(error instanceof ContextOverflowError)) return error;
-  const { promptTokens, maxTokens, contextSize } = error;
   const message =
-    `the document with the redactor's prompt is ${promptTokens} tokens and its answer may take ${maxTokens}: ` +
-    `${promptTokens + maxTokens} tokens do not fit the context of ${contextSize} (over by ${promptTokens + maxTokens - contextSize}); ` +
-    'split the document or lower max_tokens';
+    `the document with the redactor's prompt is ${error.promptTokens} tokens and its answer may take ${error.maxTokens}: ` +
+    `${error.overflow}; split the document or lower max_tokens`;
   return new ApiError(400, message, param, 'context_length_exceeded');
 }
 

@@ -4,6 +4,7 @@ import { adaptersDirectory, ensureTestModels } from '../../scripts/generate-test
 import { writeBehaviourAdapter } from '../../src/demo/syntheticLlama.js';
 import OpenAI from 'openai';
 import { startChildServer } from '../helpers/childServer.js';
+import { metricSum, scrapeMetrics } from '../helpers/metrics.js';
 
 const LETTERS = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'];
 const models = ensureTestModels();
@@ -33,10 +34,7 @@ const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRe
 
 const ask = async (model: string) =>
   (await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2, temperature: 0 })).choices[0].message.content;
-const metric = async (name: string) => {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
-};
+const metric = async (name: string) => metricSum(await scrapeMetrics(server.url), name);
 const rssMb = async () => (await metric('adaptd_process_resident_memory_bytes')) / 2 ** 20;
 const resident = async (name: string) => {
   const adapters = (await (await fetch(`${server.url}/v1/adapters`)).json()) as { data: Array<{ name: string; resident: boolean }> };

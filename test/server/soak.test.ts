@@ -4,6 +4,7 @@ import t from 'tap';
 import OpenAI from 'openai';
 import { adaptersDirectory, ensureTestModels } from '../../scripts/generate-test-models.js';
 import { startChildServer } from '../helpers/childServer.js';
+import { metricSum, scrapeMetrics } from '../helpers/metrics.js';
 
 // A bounded soak on loopback. ADAPTD_SOAK_SECONDS=180 ADAPTD_SOAK_CLIENTS=32 runs the long version.
 const SECONDS = Number(process.env.ADAPTD_SOAK_SECONDS ?? 20);
@@ -32,12 +33,9 @@ t.teardown(async () => {
 });
 const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: API_KEY, maxRetries: 0, timeout: 60_000 });
 
-async function metrics(): Promise<string> {
-  return (await fetch(`${server.url}/metrics`)).text();
-}
-const value = (text: string, pattern: RegExp) => [...text.matchAll(pattern)].reduce((sum, m) => sum + Number(m[1]), 0);
-const chatRequestsCounted = (text: string) => value(text, /^adaptd_requests_total\{route="\/v1\/chat\/completions"[^}]*\} (\S+)$/gm);
-const rssBytes = (text: string) => value(text, /^adaptd_process_resident_memory_bytes (\S+)$/gm);
+const metrics = () => scrapeMetrics(server.url);
+const chatRequestsCounted = (text: string) => metricSum(text, 'adaptd_requests_total', 'route="/v1/chat/completions"');
+const rssBytes = (text: string) => metricSum(text, 'adaptd_process_resident_memory_bytes');
 
 t.test(`${CLIENTS} clients for ${SECONDS}s: mixed adapters, streaming and not, some leaving mid-stream`, async (t) => {
   const statuses = new Map<number, number>();
@@ -46,8 +44,8 @@ t.test(`${CLIENTS} clients for ${SECONDS}s: mixed adapters, streaming and not, s
   // reserving what the server estimates and publishes. A leak would climb through that bound under this churn.
   const atStart = await metrics();
   const rssAtStart = rssBytes(atStart);
-  const contextRam = value(atStart, /^adaptd_context_memory_estimate_bytes\{device="ram"\} (\S+)$/gm);
-  const maxContexts = value(atStart, /^adaptd_max_resident_contexts (\S+)$/gm);
+  const contextRam = metricSum(atStart, 'adaptd_context_memory_estimate_bytes', 'device="ram"');
+  const maxContexts = metricSum(atStart, 'adaptd_max_resident_contexts');
   t.ok(contextRam > 2 ** 20 && maxContexts === 2, 'the per-context memory estimate and the context limit are published');
   // The slack covers what else load brings: the JavaScript heap, adapter weights, sockets and their buffers.
   const rssBound = rssAtStart + maxContexts * contextRam + 192 * 2 ** 20;

@@ -31,6 +31,7 @@ export async function serve(config: ServerConfig): Promise<{ url: string; close:
     contextSize: config.contextSize,
     sequencesPerContext: config.parallel,
     batchSize: config.batchSize,
+    grammarFastForward: config.grammarFastForward,
     maxContexts: config.maxResidentAdapters,
     maxWaiting: config.maxQueue,
     llamaLogs: config.llamaLogs,

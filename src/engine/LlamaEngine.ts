@@ -16,6 +16,8 @@ import {
 import { availableCpus } from './cpuBudget.js';
 import { NativeMemoryGuard } from './nativeMemoryGuard.js';
 import { ContextPool, type AdapterRef } from './ContextPool.js';
+import { GbnfGrammar, GbnfSyntaxError, type GbnfMatcher } from './GbnfMatcher.js';
+import { GrammarFastForward, nativeGrammarState } from './GrammarFastForward.js';
 import { ContextOverflowError, EngineError, EngineUnavailableError, GrammarError } from './engineErrors.js';
 
 export type { AdapterRef } from './ContextPool.js';
@@ -30,6 +32,8 @@ export interface EngineOptions {
   contextSize: number;
   sequencesPerContext: number;
   batchSize: number;
+  /** Insert the text a grammar forces instead of decoding it token by token (default true; see GrammarFastForward). */
+  grammarFastForward?: boolean;
   maxContexts: number;
   maxWaiting: number;
   llamaLogs: boolean;
@@ -66,7 +70,8 @@ export type FinishReason = 'stop' | 'length';
 
 export type GenerationEvent =
   | { type: 'text'; text: string }
-  | { type: 'done'; finishReason: FinishReason; promptTokens: number; completionTokens: number };
+  /** `forcedTokens`: how many of the completion tokens a grammar forced and the engine inserted without sampling. */
+  | { type: 'done'; finishReason: FinishReason; promptTokens: number; completionTokens: number; forcedTokens: number };
 
 export interface BaseModelInfo {
   name: string;
@@ -95,9 +100,25 @@ export interface ContextMemoryEstimate {
 
 const MAX_CACHED_GRAMMARS = 64;
 
+/** A grammar as llama.cpp enforces it, and as the engine reads it to find forced text (when it can). */
+interface CompiledGrammar {
+  native: LlamaGrammar;
+  start?: GbnfMatcher;
+}
+
+/** The start of the grammar for fast-forwarding, or undefined for grammar text this reader does not follow. */
+function readGrammar(gbnf: string): GbnfMatcher | undefined {
+  try {
+    return GbnfGrammar.parse(gbnf).start();
+  } catch (error) {
+    if (error instanceof GbnfSyntaxError) return undefined;
+    throw error;
+  }
+}
+
 /** The only owner of node-llama-cpp: one base model, a pool of contexts per adapter set, token generation. */
 export class LlamaEngine {
-  private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
+  private readonly grammars = new Map<string, Promise<CompiledGrammar>>();
   private readonly memoryGuard = new NativeMemoryGuard();
   private closed = false;
 
@@ -108,6 +129,7 @@ export class LlamaEngine {
     readonly info: BaseModelInfo,
     readonly contextSize: number,
     readonly contextMemory: ContextMemoryEstimate,
+    private readonly fastForward: boolean,
   ) {}
 
   static async load(options: EngineOptions): Promise<LlamaEngine> {
@@ -145,7 +167,8 @@ export class LlamaEngine {
       maxContexts: options.maxContexts,
       maxWaiting: options.maxWaiting,
     });
-    return new LlamaEngine(llama, model, pool, info, contextSize, await estimateContextMemory(model, contextSize, options));
+    const memory = await estimateContextMemory(model, contextSize, options);
+    return new LlamaEngine(llama, model, pool, info, contextSize, memory, options.grammarFastForward ?? true);
   }
 
   tokenize(segments: PromptSegment[]): Token[] {
@@ -188,14 +211,20 @@ export class LlamaEngine {
     return requestedMaxTokens;
   }
 
-  /** Compiles GBNF once per distinct text; a bad grammar is a typed error, not a crash. */
-  compileGrammar(gbnf: string): Promise<LlamaGrammar> {
+  /**
+   * Compiles GBNF once per distinct text; a bad grammar is a typed error, not a crash. The JavaScript reading used
+   * to find forced text is optional: a grammar it cannot follow is still enforced natively, without shortcuts.
+   */
+  compileGrammar(gbnf: string): Promise<CompiledGrammar> {
     let grammar = this.grammars.get(gbnf);
     if (!grammar) {
-      grammar = this.llama.createGrammar({ grammar: gbnf }).catch((error: unknown) => {
-        this.grammars.delete(gbnf);
-        throw new GrammarError(`the output grammar could not be compiled: ${error instanceof Error ? error.message : String(error)}`);
-      });
+      grammar = this.llama.createGrammar({ grammar: gbnf }).then(
+        (native) => ({ native, start: this.fastForward ? readGrammar(gbnf) : undefined }),
+        (error: unknown) => {
+          this.grammars.delete(gbnf);
+          throw new GrammarError(`the output grammar could not be compiled: ${error instanceof Error ? error.message : String(error)}`);
+        },
+      );
       if (this.grammars.size >= MAX_CACHED_GRAMMARS) this.grammars.delete(this.grammars.keys().next().value!);
       this.grammars.set(gbnf, grammar);
     }
@@ -215,44 +244,74 @@ export class LlamaEngine {
       const sequence = lease.sequence;
       // Keep the cached prefix; at least the last prompt token is evaluated again to get fresh logits.
       await lease.prepare(() => sequence.adaptStateToTokens(promptTokens.slice(0, -1), false));
-      const pending = promptTokens.slice(sequence.nextTokenIndex);
       const generated: Token[] = [];
       const generatedText = new GeneratedText(this.model);
       const stops = new StopTextDetector(request.stop);
+      const grammarState = grammar ? new LlamaGrammarEvaluationState({ model: this.model, grammar: grammar.native }) : undefined;
+      const fastForward =
+        grammar?.start && grammarState ? new GrammarFastForward(grammar.start, this.model, nativeGrammarState(this.llama, grammarState)) : undefined;
+      let forcedTokens = 0;
       let emitted = 0;
+      let followed = 0;
       let finishReason: FinishReason | undefined;
       let finalText = '';
       const sampling = request.sampling;
       const penalise = sampling.presencePenalty !== 0 || sampling.frequencyPenalty !== 0;
-      const iterator = sequence.evaluate(pending, {
+      // Text a grammar forces at the very start goes in with the prompt's last tokens.
+      const forcedAtStart = fastForward?.forcedTokens(request.maxTokens - 1) ?? [];
+      const iterator = sequence.evaluate([...promptTokens.slice(sequence.nextTokenIndex), ...forcedAtStart], {
         temperature: sampling.temperature,
         topP: sampling.topP < 1 ? sampling.topP : undefined,
         seed: sampling.seed,
-        grammarEvaluationState: grammar ? new LlamaGrammarEvaluationState({ model: this.model, grammar }) : undefined,
+        grammarEvaluationState: grammarState,
         repeatPenalty: penalise
           ? { punishTokens: () => generated, penalty: 1, presencePenalty: sampling.presencePenalty, frequencyPenalty: sampling.frequencyPenalty }
           : undefined,
         yieldEogToken: false,
       });
-      try {
-        for await (const token of iterator) {
-          request.signal.throwIfAborted();
+      /** Adds tokens to the output; true when the answer is finished (a stop string or max_tokens). */
+      const take = (tokens: Token[]): boolean => {
+        for (const token of tokens) {
           generated.push(token);
           const text = generatedText.append(token);
           const stopAt = stops.find(text, emitted);
           if (stopAt !== undefined) {
             [finishReason, finalText] = ['stop', text.slice(0, stopAt)];
-            break;
+            return true;
           }
           if (generated.length >= request.maxTokens) {
             [finishReason, finalText] = ['length', text];
+            return true;
+          }
+        }
+        return false;
+      };
+      try {
+        let evaluateNext: Token[] | undefined;
+        let pendingForced = forcedAtStart;
+        for (;;) {
+          const step = await iterator.next(evaluateNext);
+          forcedTokens += pendingForced.length;
+          if (step.done) {
+            take(pendingForced);
             break;
           }
+          request.signal.throwIfAborted();
+          if (take([...pendingForced, step.value])) break;
+          const text = generatedText.text;
           const safeEnd = stops.safeEnd(text);
           if (safeEnd > emitted) {
             yield { type: 'text', text: text.slice(emitted, safeEnd) };
             emitted = safeEnd;
           }
+          pendingForced = [];
+          if (fastForward && generatedText.complete) {
+            fastForward.follow(text.slice(followed));
+            followed = text.length;
+            pendingForced = fastForward.forcedTokens(request.maxTokens - generated.length - 1);
+          }
+          // The sampled token is evaluated next, with any forced tokens after it in the same batch.
+          evaluateNext = pendingForced.length > 0 ? [step.value, ...pendingForced] : undefined;
           // Before asking for the next token, let a request that is waiting to trim its cache go first.
           const othersPrepared = lease.whenOthersPrepared();
           if (othersPrepared) await othersPrepared;
@@ -264,7 +323,7 @@ export class LlamaEngine {
       // The loop also ends when the model emits an end-of-generation token.
       if (finishReason === undefined) [finishReason, finalText] = ['stop', generatedText.text];
       if (finalText.length > emitted) yield { type: 'text', text: finalText.slice(emitted) };
-      yield { type: 'done', finishReason, promptTokens: promptTokens.length, completionTokens: generated.length };
+      yield { type: 'done', finishReason, promptTokens: promptTokens.length, completionTokens: generated.length, forcedTokens };
     } finally {
       lease.release();
       this.memoryGuard.check();
@@ -364,6 +423,11 @@ export class GeneratedText {
 
   get text(): string {
     return this.settled + this.pendingText;
+  }
+
+  /** False while the last tokens end in part of a UTF-8 character. */
+  get complete(): boolean {
+    return this.pending.length === 0;
   }
 }
 

@@ -132,7 +132,7 @@ export class GenerationServing {
         first = false;
         this.options.metrics?.firstToken(label, (performance.now() - started) / 1000);
       }
-      if (event.type === 'done') this.options.metrics?.tokens(label, event.promptTokens, event.completionTokens);
+      if (event.type === 'done') this.options.metrics?.tokens(label, event.promptTokens, event.completionTokens, event.forcedTokens);
       yield event;
     }
   }

@@ -15,7 +15,8 @@ declare module 'fastify' {
 /** What generation reports to metrics; GenerationServing calls it, so routes need not. */
 export interface GenerationMetrics {
   firstToken(adapter: string, seconds: number): void;
-  tokens(adapter: string, prompt: number, completion: number): void;
+  /** `forced`: completion tokens a grammar forced, inserted without sampling (part of `completion`). */
+  tokens(adapter: string, prompt: number, completion: number, forced: number): void;
 }
 
 const MAX_ADAPTER_LABELS = 200;
@@ -65,6 +66,12 @@ export function createMetrics(options: MetricsOptions) {
   });
   const promptTokens = new Counter({ name: 'adaptd_prompt_tokens_total', help: 'Prompt tokens evaluated, by adapter', labelNames: ['adapter'], registers: [registry] });
   const completionTokens = new Counter({ name: 'adaptd_completion_tokens_total', help: 'Tokens generated, by adapter', labelNames: ['adapter'], registers: [registry] });
+  const forcedTokens = new Counter({
+    name: 'adaptd_grammar_forced_tokens_total',
+    help: 'Completion tokens a grammar forced, inserted in a batch without decoding each (--grammar-fast-forward), by adapter',
+    labelNames: ['adapter'],
+    registers: [registry],
+  });
   const { pool } = options;
   new Gauge({ name: 'adaptd_queue_depth', help: 'Requests waiting for a sequence', registers: [registry], collect() { this.set(pool.waiting); } });
   new Gauge({ name: 'adaptd_requests_running', help: 'Requests holding a sequence', registers: [registry], collect() { this.set(pool.load.running); } });
@@ -95,9 +102,10 @@ export function createMetrics(options: MetricsOptions) {
 
   const generation: GenerationMetrics = {
     firstToken: (adapter, seconds) => ttft.observe({ adapter: labels.label(adapter) }, seconds),
-    tokens: (adapter, prompt, completion) => {
+    tokens: (adapter, prompt, completion, forced) => {
       promptTokens.inc({ adapter: labels.label(adapter) }, prompt);
       completionTokens.inc({ adapter: labels.label(adapter) }, completion);
+      forcedTokens.inc({ adapter: labels.label(adapter) }, forced);
     },
   };
 

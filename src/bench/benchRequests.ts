@@ -9,20 +9,25 @@ export type ChatBody = Record<string, unknown> & { messages: Array<{ role: strin
  * has no tool support: adaptd then describes the tools in an extra system message while llama-server silently
  * drops them, so `tools` would give the two servers different prompts. Instead the tool spec is part of the
  * system prompt and the answer is constrained by the tool's JSON schema through `response_format`, which both
- * servers turn into a llama.cpp grammar. `minItems: 1` makes the answer open a `string` value, where the random
- * benchmark weights keep writing until max_tokens, so every request generates exactly the same number of tokens.
+ * servers turn into a llama.cpp grammar. Two changes to that schema make every answer exactly `max_tokens` long on
+ * both servers: `minItems: 1` opens a first entry, and a `minLength` no 32-token answer reaches keeps the answer
+ * inside that entry's `string`. Without the second, an adapter whose random weights close the string finishes the
+ * whole call in fewer tokens on adaptd (which inserts the keys the grammar forces) than llama-server needs to spell
+ * them one sampled token at a time, and the two would not be doing the same work.
  */
 export interface RedactorPrompt {
   systemMessage: string;
   responseFormat: Record<string, unknown>;
 }
 
+/** Characters the answer's first string must have: more than 32 tokens of any tokenizer write. */
+const OPEN_STRING_LENGTH = 1000;
+
 export function redactorPrompt(spec: RedactorSpec): RedactorPrompt {
   const parameters = spec.tool.function.parameters as Record<string, any>;
-  const schema = {
-    ...parameters,
-    properties: { ...parameters.properties, fields_to_redact: { ...parameters.properties.fields_to_redact, minItems: 1 } },
-  };
+  const entries = parameters.properties.fields_to_redact;
+  const entry = { ...entries.items, properties: { ...entries.items.properties, string: { ...entries.items.properties.string, minLength: OPEN_STRING_LENGTH } } };
+  const schema = { ...parameters, properties: { ...parameters.properties, fields_to_redact: { ...entries, minItems: 1, items: entry } } };
   return {
     systemMessage: `${spec.systemPrompt}\n\nAnswer by calling this function:\n${JSON.stringify(spec.tool)}`,
     responseFormat: { type: 'json_schema', json_schema: { name: spec.tool.function.name, schema } },

@@ -11,7 +11,10 @@ t.test('the redactor request carries the prompt and tool spec in the system mess
   t.match(prompt.systemMessage, JSON.stringify(spec.tool), 'then the tool spec, verbatim');
   const schema = (prompt.responseFormat as any).json_schema.schema;
   t.equal(schema.properties.fields_to_redact.minItems, 1, 'the answer must open at least one entry');
-  t.same(schema.properties.fields_to_redact.items, spec.tool.function.parameters.properties.fields_to_redact.items, 'entries as the tool defines them');
+  const entry = schema.properties.fields_to_redact.items;
+  const shipped = spec.tool.function.parameters.properties.fields_to_redact.items as any;
+  t.same({ ...entry, properties: { ...entry.properties, string: shipped.properties.string } }, shipped, 'entries as the tool defines them');
+  t.equal(entry.properties.string.minLength, 1000, 'but the first string cannot close within the answer');
   t.equal((spec.tool.function.parameters.properties.fields_to_redact as any).minItems, undefined, 'the spec itself is untouched');
 
   const body = redactorRequest(prompt, 'Call Ann on 555-0100.', 32);

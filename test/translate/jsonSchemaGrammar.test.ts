@@ -14,6 +14,7 @@ import {
 } from '../../src/translate/jsonSchemaGrammar.js';
 import { gbnfLiteral, gbnfRuleName } from '../../src/translate/gbnfRules.js';
 import { gbnfIntegerRange } from '../../src/translate/gbnfIntegerRange.js';
+import { redactParameters } from '../helpers/jsonSchemaFixtures.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // A small GBNF interpreter for tests: it parses the grammar text we emit and samples random strings from it, so
@@ -292,31 +293,7 @@ function compileSchema(schema: unknown) {
 // ---------------------------------------------------------------------------------------------------------------
 // Schemas
 
-const PII_LABELS = [
-  'ACCOUNTNAME', 'ACCOUNTNUMBER', 'AGE', 'AMOUNT', 'BIC', 'BITCOINADDRESS', 'BUILDINGNUMBER', 'CITY', 'COMPANYNAME',
-  'COUNTY', 'CREDITCARDCVV', 'CREDITCARDISSUER', 'CREDITCARDNUMBER', 'CURRENCY', 'CURRENCYCODE', 'CURRENCYNAME',
-  'CURRENCYSYMBOL', 'DATE', 'DOB', 'EMAIL', 'ETHEREUMADDRESS', 'EYECOLOR', 'FIRSTNAME', 'GENDER', 'HEIGHT', 'IBAN',
-  'IP', 'IPV4', 'IPV6', 'JOBAREA', 'JOBTITLE', 'JOBTYPE', 'LASTNAME', 'LITECOINADDRESS', 'MAC', 'MASKEDNUMBER',
-  'MIDDLENAME', 'NEARBYGPSCOORDINATE', 'ORDINALDIRECTION', 'PASSWORD', 'PHONEIMEI', 'PHONENUMBER', 'PIN', 'PREFIX',
-  'SECONDARYADDRESS', 'SEX', 'SSN', 'STATE', 'STREET', 'TIME', 'URL', 'USERAGENT', 'USERNAME', 'VEHICLEVIN',
-  'VEHICLEVRM', 'ZIPCODE',
-];
-
-const REDACT_PARAMETERS = {
-  type: 'object',
-  properties: {
-    fields_to_redact: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: { string: { type: 'string' }, pii_type: { type: 'string', enum: PII_LABELS } },
-        required: ['string', 'pii_type'],
-        additionalProperties: false,
-      },
-    },
-  },
-  required: ['fields_to_redact'],
-};
+const REDACT_PARAMETERS = redactParameters({});
 
 const TREE = {
   $defs: {

@@ -122,12 +122,15 @@ export function serverProcess(pid: number): number {
   }
 }
 
-/** Variables that change how a server uses threads and memory, as its process really has them (Linux). */
+/**
+ * Variables that change how a server uses threads and memory, and adaptd settings given through the environment
+ * (`ADAPTD_GRAMMAR_FAST_FORWARD=false` for a run without it), as its process really has them (Linux).
+ */
 export function performanceEnvironment(pid: number): string {
   try {
     const variables = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-    const relevant = variables.filter((v) => /^(UV_THREADPOOL_SIZE|MALLOC_ARENA_MAX|OMP_\w+|GOMP_\w+|GGML_\w+)=/.test(v));
-    return relevant.length > 0 ? relevant.sort().join(' ') : 'none of UV_THREADPOOL_SIZE, MALLOC_ARENA_MAX, OMP_*, GGML_* set';
+    const relevant = variables.filter((v) => /^(UV_THREADPOOL_SIZE|MALLOC_ARENA_MAX|OMP_\w+|GOMP_\w+|GGML_\w+|ADAPTD_\w+)=/.test(v));
+    return relevant.length > 0 ? relevant.sort().join(' ') : 'none of UV_THREADPOOL_SIZE, MALLOC_ARENA_MAX, OMP_*, GGML_*, ADAPTD_* set';
   } catch {
     return 'unknown';
   }

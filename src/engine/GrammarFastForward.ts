@@ -8,8 +8,10 @@ import type { GbnfMatcher } from './GbnfMatcher.js';
  * forces anyway; only the tokenization of that text is the tokenizer's rather than the model's.
  *
  * The last token of the forced text is left to the model, since it may be the start of a longer token that also
- * covers what the model writes next (`"` + `John` as ` "John`). Every inserted token must also be accepted by
- * llama.cpp's native grammar state, which stays the authority on what is allowed.
+ * covers what the model writes next (`"` + `John` as ` "John`). So is the text of a control token (Hermes's
+ * `<tool_call>` in a vocabulary that has it as one token): inserted as plain text it would be several tokens the
+ * model never saw there in training. Every inserted token must also be accepted by llama.cpp's native grammar
+ * state, which stays the authority on what is allowed.
  */
 export class GrammarFastForward {
   /** Undefined once the generated text left the grammar as this side reads it: no more forcing then. */
@@ -17,8 +19,10 @@ export class GrammarFastForward {
 
   constructor(
     start: GbnfMatcher,
-    private readonly model: LlamaModel,
+    private readonly model: Pick<LlamaModel, 'tokenize' | 'detokenize'>,
     private readonly nativeGrammar: NativeGrammarState,
+    /** Texts of the vocabulary's control tokens; forced runs stop before them. */
+    private readonly controlTexts: readonly string[],
   ) {
     this.matcher = start;
   }
@@ -31,7 +35,7 @@ export class GrammarFastForward {
   /** Tokens to insert after the output so far, at most `budget`; already accepted by the native grammar state. */
   forcedTokens(budget: number): Token[] {
     if (!this.matcher || budget < 1) return [];
-    const text = this.matcher.forcedText(MAX_FORCED_CHARACTERS);
+    const text = this.beforeControlText(this.matcher.forcedText(MAX_FORCED_CHARACTERS));
     if (text === '') return [];
     const tokens = this.model.tokenize(text, false).slice(0, -1).slice(0, budget);
     if (tokens.length === 0 || !text.startsWith(this.model.detokenize(tokens, false))) return [];
@@ -46,6 +50,15 @@ export class GrammarFastForward {
       accepted.push(token);
     }
     return accepted;
+  }
+
+  private beforeControlText(text: string): string {
+    let end = text.length;
+    for (const control of this.controlTexts) {
+      const at = text.indexOf(control);
+      if (at >= 0 && at < end) end = at;
+    }
+    return text.slice(0, end);
   }
 }
 

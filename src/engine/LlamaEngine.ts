@@ -249,7 +249,9 @@ export class LlamaEngine {
       const stops = new StopTextDetector(request.stop);
       const grammarState = grammar ? new LlamaGrammarEvaluationState({ model: this.model, grammar: grammar.native }) : undefined;
       const fastForward =
-        grammar?.start && grammarState ? new GrammarFastForward(grammar.start, this.model, nativeGrammarState(this.llama, grammarState)) : undefined;
+        grammar?.start && grammarState
+          ? new GrammarFastForward(grammar.start, this.model, nativeGrammarState(this.llama, grammarState), this.info.specialTokenTexts)
+          : undefined;
       let forcedTokens = 0;
       let emitted = 0;
       let followed = 0;

@@ -14,7 +14,8 @@ const missing = Object.entries(defaults).filter(([name]) => process.env[name] ==
 if (process.platform === 'linux' && missing.length > 0) {
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
     stdio: 'inherit',
-    env: { ...process.env, ...Object.fromEntries(missing) },
+    // ADAPTD_LAUNCHER_SET names what was added, so a benchmark can start other servers without it.
+    env: { ...process.env, ...Object.fromEntries(missing), ADAPTD_LAUNCHER_SET: missing.map(([name]) => name).join(',') },
   });
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

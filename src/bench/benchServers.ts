@@ -129,7 +129,7 @@ export function serverProcess(pid: number): number {
 export function performanceEnvironment(pid: number): string {
   try {
     const variables = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-    const relevant = variables.filter((v) => /^(UV_THREADPOOL_SIZE|MALLOC_ARENA_MAX|OMP_\w+|GOMP_\w+|GGML_\w+|ADAPTD_\w+)=/.test(v));
+    const relevant = variables.filter((v) => /^(UV_THREADPOOL_SIZE|MALLOC_ARENA_MAX|OMP_\w+|GOMP_\w+|GGML_\w+|ADAPTD_\w+)=/.test(v) && !v.startsWith('ADAPTD_LAUNCHER_SET='));
     return relevant.length > 0 ? relevant.sort().join(' ') : 'none of UV_THREADPOOL_SIZE, MALLOC_ARENA_MAX, OMP_*, GGML_*, ADAPTD_* set';
   } catch {
     return 'unknown';
@@ -150,10 +150,20 @@ export function processMemory(pid: number): ProcessMemory {
   return { rssMiB: kib('VmRSS') / 1024, peakRssMiB: kib('VmHWM') / 1024 };
 }
 
+/**
+ * The environment the bench was started with, less what adaptd's launcher added for its own process
+ * (MALLOC_ARENA_MAX, UV_THREADPOOL_SIZE): both servers start from what the user had, and adaptd's launcher adds its
+ * settings again for adaptd alone.
+ */
+export function userEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const added = (env.ADAPTD_LAUNCHER_SET ?? '').split(',').filter(Boolean);
+  return Object.fromEntries(Object.entries(env).filter(([name]) => name !== 'ADAPTD_LAUNCHER_SET' && !added.includes(name)));
+}
+
 function spawnLogged(command: string, args: string[], logFile: string): ChildProcess {
   const log = createWriteStream(logFile, { flags: 'a' });
   log.write(`$ ${command} ${args.join(' ')}\n`);
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: path.dirname(path.dirname(ADAPTD_BIN)) });
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: path.dirname(path.dirname(ADAPTD_BIN)), env: userEnvironment() });
   child.stdout!.pipe(log, { end: false });
   child.stderr!.pipe(log, { end: false });
   child.on('close', () => log.end());

@@ -261,13 +261,15 @@ export class LlamaEngine {
       const penalise = sampling.presencePenalty !== 0 || sampling.frequencyPenalty !== 0;
       // Text a grammar forces at the very start goes in with the prompt's last tokens.
       const forcedAtStart = fastForward?.forcedTokens(request.maxTokens - 1) ?? [];
+      /** Inserted tokens being evaluated now; they join `generated` with the token sampled after them. */
+      let pendingForced = forcedAtStart;
       const iterator = sequence.evaluate([...promptTokens.slice(sequence.nextTokenIndex), ...forcedAtStart], {
         temperature: sampling.temperature,
         topP: sampling.topP < 1 ? sampling.topP : undefined,
         seed: sampling.seed,
         grammarEvaluationState: grammarState,
         repeatPenalty: penalise
-          ? { punishTokens: () => generated, penalty: 1, presencePenalty: sampling.presencePenalty, frequencyPenalty: sampling.frequencyPenalty }
+          ? { punishTokens: () => [...generated, ...pendingForced], penalty: 1, presencePenalty: sampling.presencePenalty, frequencyPenalty: sampling.frequencyPenalty }
           : undefined,
         yieldEogToken: false,
       });
@@ -290,7 +292,6 @@ export class LlamaEngine {
       };
       try {
         let evaluateNext: Token[] | undefined;
-        let pendingForced = forcedAtStart;
         for (;;) {
           const step = await iterator.next(evaluateNext);
           forcedTokens += pendingForced.length;

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { performanceEnvironment, serverProcess } from '../../src/bench/benchServers.js';
+import { readFileSync } from 'node:fs';
+import { performanceEnvironment, serverProcess, userEnvironment } from '../../src/bench/benchServers.js';
 import { ensureTestModels } from '../../scripts/generate-test-models.js';
 import { startChildServer } from '../helpers/childServer.js';
 
@@ -29,4 +30,22 @@ t.test('a value the user set is kept', async (t) => {
   const environment = await servingEnvironment({ UV_THREADPOOL_SIZE: '3' });
   t.match(environment, /\bUV_THREADPOOL_SIZE=3\b/);
   t.match(environment, /\bMALLOC_ARENA_MAX=1\b/);
+});
+
+t.test('servers the bench starts get the user environment back, without what the launcher added', async (t) => {
+  const added = { MALLOC_ARENA_MAX: '1', UV_THREADPOOL_SIZE: '1', ADAPTD_LAUNCHER_SET: 'MALLOC_ARENA_MAX,UV_THREADPOOL_SIZE' };
+  t.same(userEnvironment({ PATH: '/bin', ...added }), { PATH: '/bin' });
+  t.same(
+    userEnvironment({ PATH: '/bin', MALLOC_ARENA_MAX: '2', UV_THREADPOOL_SIZE: '1', ADAPTD_LAUNCHER_SET: 'UV_THREADPOOL_SIZE' }),
+    { PATH: '/bin', MALLOC_ARENA_MAX: '2' },
+    "the user's own MALLOC_ARENA_MAX stays",
+  );
+  const server = await startChildServer({ model: models.behaviourModel, 'context-size': 256 }, {});
+  try {
+    const environ = readFileSync(`/proc/${serverProcess(server.process.pid!)}/environ`, 'utf8').split('\0');
+    t.ok(environ.includes('ADAPTD_LAUNCHER_SET=MALLOC_ARENA_MAX,UV_THREADPOOL_SIZE'), 'the launcher says what it added');
+  } finally {
+    server.process.kill('SIGTERM');
+    await server.exited;
+  }
 });

@@ -14,8 +14,10 @@
 #
 # The CUDA build of node-llama-cpp 3.21.1 needs libcudart.so.13 and libcublas.so.13 (a CUDA 13 *runtime*
 # image; `base` images lack cuBLAS), glibc >= 2.34 and GLIBCXX >= 3.4.30 (Ubuntu 24.04 has both). It ships
-# no native kernels for every architecture (A100/H100 JIT-compile PTX at first start), so the compiled
-# kernels are cached on the models volume (CUDA_CACHE_PATH) and survive restarts.
+# machine code for compute capability 8.6/8.9/12.x only; other GPUs (A100, H100, H200) compile its PTX at first
+# start, so the compiled kernels are cached on the models volume (CUDA_CACHE_PATH) and survive restarts. That PTX
+# needs a driver newer than CUDA 13.0's (580.x refuses it: "the provided PTX was compiled with an unsupported
+# toolchain"); on such hosts rebuild the backend with scripts/build-cuda-backend.sh (README, "GPUs").
 
 # The runtime base: anything Debian/Ubuntu-like with apt (glibc >= 2.34 for the binaries).
 ARG BASE_IMAGE=nvidia/cuda:13.1.1-runtime-ubuntu24.04

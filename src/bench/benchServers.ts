@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -141,6 +141,20 @@ export interface ProcessMemory {
   rssMiB: number;
   /** The most resident memory the process has had, in MiB. */
   peakRssMiB: number;
+}
+
+/**
+ * Starts the process's VmHWM afresh from its current RSS (Linux 4.0+), so a peak measured after it is the workload's
+ * and not model loading's (on a GPU the weights pass through host memory on their way to the card). False where the
+ * kernel does not allow it; the peak then covers the process's whole life.
+ */
+export function resetPeakMemory(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Resident memory of a process from /proc (Linux), as the kernel accounts it: VmRSS and its high-water mark VmHWM. */

@@ -1,6 +1,6 @@
 import { sendAll, sendChat, type RequestOutcome } from './benchClient.js';
 import { decodeRequest, redactorRequest, type ChatBody, type RedactorPrompt } from './benchRequests.js';
-import { processMemory, type BenchTarget } from './benchServers.js';
+import { processMemory, resetPeakMemory, type BenchTarget } from './benchServers.js';
 import { median, summarisePool, type WorkloadStats } from './benchStats.js';
 
 /** The texts every workload draws from; warm-up requests use their own documents so timed prompts are unseen. */
@@ -69,7 +69,7 @@ function redactorBody(target: BenchTarget, inputs: BenchInputs, document: string
 export interface ChurnStats extends WorkloadStats {
   /** Resident memory once `resident` adapters were warm at the workload's concurrency: the reference for the bound. */
   warmRssMiB: number;
-  /** The most resident memory seen during the churn (sampled every 50 ms) and the kernel's high-water mark. */
+  /** The most resident memory seen during the churn (sampled every 50 ms) and the kernel's high-water mark since it began. */
   peakSampledRssMiB: number;
   peakRssMiB: number;
 }
@@ -85,6 +85,7 @@ export async function churnWorkload(
   onDone?: () => void,
 ): Promise<ChurnStats> {
   await warmUp(target, inputs, Array.from({ length: options.resident }, (_, i) => i), options.concurrency);
+  resetPeakMemory(target.pid);
   const warmRssMiB = processMemory(target.pid).rssMiB;
   let peakSampledRssMiB = warmRssMiB;
   const sampler = setInterval(() => {

@@ -6,7 +6,7 @@
 # H100/H200 sm_90) run its PTX, which the driver must compile at start-up, and that PTX is newer than what a
 # CUDA 13.0 driver (580.x) accepts: on an H200 with driver 580.159 the first decode aborted the process with
 # "CUDA error: the provided PTX was compiled with an unsupported toolchain". Rebuilt for sm_90 with the machine's own
-# CUDA 13.0 toolkit, adaptd served every benchmark workload on that H200 (see the README's Performance section).
+# CUDA 13.0 toolkit, adaptd served every benchmark workload on that H200 (see the README's "GPUs" section).
 #
 # Needs: git, cmake (3.18+), a C++ compiler and the CUDA toolkit (nvcc) matching the driver; no network.
 # Usage: scripts/build-cuda-backend.sh [CUDA architectures, default: the GPUs in this machine, e.g. "90" or "80;90"]

@@ -273,10 +273,11 @@ export class LlamaEngine {
           : undefined,
         yieldEogToken: false,
       });
-      /** Adds tokens to the output; true when the answer is finished (a stop string or max_tokens). */
-      const take = (tokens: Token[]): boolean => {
-        for (const token of tokens) {
+      /** Adds tokens to the output, the first `inserted` of them forced; true when the answer is finished (a stop string or max_tokens). */
+      const take = (tokens: Token[], inserted: number): boolean => {
+        for (const [index, token] of tokens.entries()) {
           generated.push(token);
+          if (index < inserted) forcedTokens++;
           const text = generatedText.append(token);
           const stopAt = stops.find(text, emitted);
           if (stopAt !== undefined) {
@@ -294,13 +295,12 @@ export class LlamaEngine {
         let evaluateNext: Token[] | undefined;
         for (;;) {
           const step = await iterator.next(evaluateNext);
-          forcedTokens += pendingForced.length;
           if (step.done) {
-            take(pendingForced);
+            take(pendingForced, pendingForced.length);
             break;
           }
           request.signal.throwIfAborted();
-          if (take([...pendingForced, step.value])) break;
+          if (take([...pendingForced, step.value], pendingForced.length)) break;
           const text = generatedText.text;
           const safeEnd = stops.safeEnd(text);
           if (safeEnd > emitted) {

@@ -101,6 +101,7 @@ t.test('max_tokens and stop strings count inserted tokens like decoded ones', as
   const stopped = await decode(engine, grammar, { seed: 1, maxTokens: 50, stop: ['_to_'] });
   t.equal(stopped.done.finishReason, 'stop');
   t.equal(stopped.text, '{"fields', 'the answer ends before the stop string inside forced text');
+  t.ok(stopped.done.forcedTokens <= stopped.done.completionTokens, 'only inserted tokens that became output are counted');
 });
 
 t.test('switched off, nothing is inserted and the output is still valid', async (t) => {

@@ -257,9 +257,11 @@ class GbnfParser {
     if (char === '*') return [0, Infinity];
     if (char === '+') return [1, Infinity];
     if (char === '?') return [0, 1];
-    const match = /^\s*(\d+)\s*(?:(,)\s*(\d+)?\s*)?\}/.exec(this.text.slice(this.position));
+    const bounds = /\s*(\d+)\s*(?:(,)\s*(\d+)?\s*)?\}/y;
+    bounds.lastIndex = this.position;
+    const match = bounds.exec(this.text);
     if (!match) this.fail('bad repetition');
-    this.position += match[0].length;
+    this.position = bounds.lastIndex;
     const min = Number(match[1]);
     const max = match[2] === undefined ? min : match[3] === undefined ? Infinity : Number(match[3]);
     if (max < min) this.fail('repetition maximum below its minimum');
@@ -326,9 +328,11 @@ class GbnfParser {
   }
 
   private parseName(): string {
-    const match = /^[a-zA-Z0-9-]+/.exec(this.text.slice(this.position, this.position + 256));
+    const name = /[a-zA-Z0-9-]+/y;
+    name.lastIndex = this.position;
+    const match = name.exec(this.text);
     if (!match) this.fail('expected a rule name');
-    this.position += match[0].length;
+    this.position = name.lastIndex;
     return match[0];
   }
 

@@ -16,6 +16,8 @@ import type { GbnfMatcher } from './GbnfMatcher.js';
 export class GrammarFastForward {
   /** Undefined once the generated text left the grammar as this side reads it: no more forcing then. */
   private matcher: GbnfMatcher | undefined;
+  /** How much of the output the matcher has read. */
+  private followed = 0;
 
   constructor(
     start: GbnfMatcher,
@@ -27,9 +29,10 @@ export class GrammarFastForward {
     this.matcher = start;
   }
 
-  /** Moves past text that is now part of the output (the model's or inserted). */
-  follow(text: string): void {
-    if (text !== '') this.matcher = this.matcher?.accept(text);
+  /** Catches up with the output so far (the model's text and inserted text alike), all of it complete characters. */
+  follow(output: string): void {
+    if (output.length > this.followed) this.matcher = this.matcher?.accept(output.slice(this.followed));
+    this.followed = output.length;
   }
 
   /** Tokens to insert after the output so far, at most `budget`; already accepted by the native grammar state. */

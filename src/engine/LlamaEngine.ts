@@ -254,7 +254,6 @@ export class LlamaEngine {
           : undefined;
       let forcedTokens = 0;
       let emitted = 0;
-      let followed = 0;
       let finishReason: FinishReason | undefined;
       let finalText = '';
       const sampling = request.sampling;
@@ -309,8 +308,7 @@ export class LlamaEngine {
           }
           pendingForced = [];
           if (fastForward && generatedText.complete) {
-            fastForward.follow(text.slice(followed));
-            followed = text.length;
+            fastForward.follow(text);
             pendingForced = fastForward.forcedTokens(request.maxTokens - generated.length - 1);
           }
           // The sampled token is evaluated next, with any forced tokens after it in the same batch.

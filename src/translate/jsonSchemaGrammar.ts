@@ -1,4 +1,4 @@
-import { gbnfIntegerRange } from './gbnfIntegerRange.js';
+import { gbnfIntegerRange, LARGEST_INTEGER, MAX_INTEGER_DIGITS } from './gbnfIntegerRange.js';
 import { GbnfRuleSet, gbnfLiteral, renderGbnf } from './gbnfRules.js';
 import { UnsupportedSchemaError } from './jsonSchemaErrors.js';
 import { stringFormatRule, SUPPORTED_STRING_FORMATS } from './jsonSchemaFormats.js';
@@ -163,8 +163,7 @@ class SchemaConverter {
   }
 
   #integer(): string {
-    // At most 16 digits: a sampler cannot grow a number forever.
-    return this.#shared('json-integer', () => '"-"? ("0" | [1-9] [0-9]{0,15})');
+    return this.#shared('json-integer', () => `"-"? ("0" | [1-9] [0-9]{0,${MAX_INTEGER_DIGITS - 1}})`);
   }
 
   #number(): string {
@@ -418,8 +417,13 @@ class SchemaConverter {
       }
     }
     if (low === undefined && high === undefined) return this.#integer();
+    const lowKeyword = 'minimum' in schema ? 'minimum' : 'exclusiveMinimum';
+    if (low !== undefined && high !== undefined && low > high) this.#unsatisfiable(lowKeyword, path, 'no integer lies within the bounds');
     const range = gbnfIntegerRange(low, high);
-    if (range === undefined) this.#unsatisfiable('minimum' in schema ? 'minimum' : 'exclusiveMinimum', path, 'no integer lies within the bounds');
+    if (range === undefined) {
+      const keyword = low !== undefined && low > LARGEST_INTEGER ? lowKeyword : 'maximum' in schema ? 'maximum' : 'exclusiveMaximum';
+      this.#unsupported(keyword, path, `generated integers have at most ${MAX_INTEGER_DIGITS} digits, and none of those is within the bounds`);
+    }
     return range;
   }
 

@@ -32,6 +32,7 @@ export async function serve(config: ServerConfig): Promise<{ url: string; close:
     sequencesPerContext: config.parallel,
     batchSize: config.batchSize,
     grammarFastForward: config.grammarFastForward,
+    grammarCacheBytes: config.grammarCacheBytes,
     maxContexts: config.maxResidentAdapters,
     maxWaiting: config.maxQueue,
     llamaLogs: config.llamaLogs,

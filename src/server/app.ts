@@ -73,7 +73,8 @@ export async function buildApp(deps: AppDependencies): Promise<AdaptdApp> {
   await app.register(metrics.plugin);
   await app.register(authPlugin, { grants: deps.apiKeys ?? [] });
   const serving = new GenerationServing({
-    limits: { maxTokens: deps.config.maxTokens, maxMessages: deps.config.maxMessages },
+    // `schema`: the config has the JSON-schema limits under the same names.
+    limits: { maxTokens: deps.config.maxTokens, maxMessages: deps.config.maxMessages, schema: deps.config },
     metrics: metrics.generation,
     engine: deps.engine,
     catalogue: deps.catalogue,

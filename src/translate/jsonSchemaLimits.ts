@@ -13,7 +13,7 @@ export interface JsonSchemaLimits {
 }
 
 export const DEFAULT_JSON_SCHEMA_LIMITS: Readonly<JsonSchemaLimits> = Object.freeze({
-  maxSchemaNodes: 10_000,
+  maxSchemaNodes: 20_000,
   maxSchemaDepth: 64,
   maxSchemaEnumValues: 10_000,
   maxGrammarBytes: 1024 * 1024,

@@ -6,7 +6,7 @@ import { stringFormatRule, SUPPORTED_STRING_FORMATS } from './jsonSchemaFormats.
 import { canonicalJson, checkOneOfExclusive, hasKind, inferKinds, MAX_ONE_OF_COMPARED, resolveLocalRef, type JsonKind } from './jsonSchemaShapes.js';
 
 export { SchemaLimitError, UnsupportedSchemaError } from './jsonSchemaErrors.js';
-export { DEFAULT_JSON_SCHEMA_LIMITS, type JsonSchemaLimits } from './jsonSchemaLimits.js';
+export { checkSchemaSize, DEFAULT_JSON_SCHEMA_LIMITS, type JsonSchemaLimits } from './jsonSchemaLimits.js';
 export { GbnfRuleSet, renderGbnf } from './gbnfRules.js';
 
 /**

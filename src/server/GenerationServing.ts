@@ -5,7 +5,7 @@ import type { ChatCompletionRequest } from '../protocol/chatCompletions.js';
 import type { CompletionRequest } from '../protocol/completions.js';
 import { contentText, renderProfilePrompt, withToolInstructions } from '../translate/chatPrompt.js';
 import type { OutputMode } from '../translate/ChatOutputShaper.js';
-import { jsonSchemaToGbnf, type JsonSchemaLimits } from '../translate/jsonSchemaGrammar.js';
+import { checkSchemaSize, jsonSchemaToGbnf, type JsonSchemaLimits } from '../translate/jsonSchemaGrammar.js';
 import type { PromptProfile } from '../translate/PromptProfile.js';
 import { toolCallGrammar, type ToolCallSyntax } from '../translate/toolCallSyntax.js';
 import { samplingOptions, stopStrings } from '../translate/generationParameters.js';
@@ -152,6 +152,8 @@ function chatOutputPlan(body: ChatCompletionRequest, syntax: ToolCallSyntax, lim
   const tools = body.tools ?? [];
   const choice = body.tool_choice ?? (tools.length > 0 ? 'auto' : 'none');
   const functions = tools.map((t) => t.function);
+  // Offered tools are held to the schema limits even when no call is forced: the template renders their schemas.
+  functions.forEach((f, index) => checkSchemaSize(f.parameters ?? {}, limits, `tools[${index}].function.parameters`));
   if (choice !== 'none' && tools.length === 0) {
     throw new ApiError(400, 'tool_choice requires tools', 'tool_choice', 'invalid_value');
   }

@@ -3,10 +3,10 @@ import { GbnfRuleSet, gbnfChoice, gbnfLiteral, renderGbnf } from './gbnfRules.js
 import { SchemaLimitError, UnsupportedSchemaError } from './jsonSchemaErrors.js';
 import { checkSchemaSize, DEFAULT_JSON_SCHEMA_LIMITS, type JsonSchemaLimits } from './jsonSchemaLimits.js';
 import { stringFormatRule, SUPPORTED_STRING_FORMATS } from './jsonSchemaFormats.js';
-import { canonicalJson, checkOneOfExclusive, hasKind, inferKinds, resolveLocalRef, type JsonKind } from './jsonSchemaShapes.js';
+import { canonicalJson, checkOneOfExclusive, hasKind, inferKinds, MAX_ONE_OF_COMPARED, resolveLocalRef, type JsonKind } from './jsonSchemaShapes.js';
 
 export { SchemaLimitError, UnsupportedSchemaError } from './jsonSchemaErrors.js';
-export { DEFAULT_JSON_SCHEMA_LIMITS, type JsonSchemaLimits } from './jsonSchemaLimits.js';
+export { checkSchemaSize, DEFAULT_JSON_SCHEMA_LIMITS, type JsonSchemaLimits } from './jsonSchemaLimits.js';
 export { GbnfRuleSet, renderGbnf } from './gbnfRules.js';
 
 /**
@@ -115,6 +115,8 @@ class SchemaConverter {
   /** Targets being converted with no `{` or `[` emitted since: meeting one again would be left recursion. */
   #bareRefs = new Set<string>();
   #rootRule = '';
+  /** The JSON text of each expression made for a single `const` or `enum` value, by expression. */
+  readonly #singleValues = new Map<string, string>();
   /** Schemas being converted, one inside the other (a `$ref` chain nests too): bounded, so no stack overflow. */
   #depth = 0;
   readonly #maxDepth: number;
@@ -353,6 +355,9 @@ class SchemaConverter {
     if (!Array.isArray(list) || list.length === 0) this.#invalid(keyword, path, 'must be a non-empty array of schemas');
     if (keyword === 'oneOf') {
       const overlap = checkOneOfExclusive(list, this.#root);
+      if (overlap === 'too many') {
+        this.#unsupported('oneOf', path, `more than ${MAX_ONE_OF_COMPARED} alternatives that are not plain values cannot be proven exclusive; use anyOf if overlaps are acceptable`);
+      }
       if (overlap !== undefined) {
         this.#unsupported('oneOf', path, `alternatives ${overlap[0]} and ${overlap[1]} may both match one value; use anyOf if that is acceptable`);
       }
@@ -362,6 +367,9 @@ class SchemaConverter {
     if (branches.length === 0) this.#unsatisfiable(keyword, path, 'every alternative is false');
     if (branches.length === 1) return this.#expr(branches[0].branch, childPath(path, keyword, branches[0].index), hint, into);
     const alternatives = branches.map(({ branch, index }) => this.#expr(branch, childPath(path, keyword, index), `${hint}-${index}`));
+    // Alternatives that are each one value (`const`s with titles, a common way to document an enum) share a tree.
+    const texts = alternatives.map((alternative) => this.#singleValues.get(alternative));
+    if (texts.every((text) => text !== undefined)) return gbnfChoice(this.#rules, `${hint}-enum`, texts);
     return `(${alternatives.join(' | ')})`;
   }
 
@@ -386,7 +394,10 @@ class SchemaConverter {
       values = values.filter((value) => hasKind(value, kinds));
     }
     if (values.length === 0) this.#unsatisfiable('enum' in schema ? 'enum' : 'const', path, 'no listed value is allowed by the schema');
-    return gbnfChoice(this.#rules, `${hint}-enum`, values.map((value) => formatJson(value, this.#style)));
+    const texts = [...new Set(values.map((value) => formatJson(value, this.#style)))];
+    const expression = gbnfChoice(this.#rules, `${hint}-enum`, texts);
+    if (texts.length === 1) this.#singleValues.set(expression, texts[0]);
+    return expression;
   }
 
   #count(schema: SchemaObject, keyword: string, path: string): number | undefined {

@@ -188,10 +188,35 @@ function disjoint(generated: Shape, accepted: Shape): boolean {
   return true;
 }
 
-/** The first pair of `oneOf` alternatives that might match one value, or undefined when provably exclusive. */
-export function checkOneOfExclusive(branches: unknown[], root: unknown): [number, number] | undefined {
+/** Above this many alternatives that are not plain values, comparing every pair would cost seconds of CPU. */
+export const MAX_ONE_OF_COMPARED = 512;
+
+/**
+ * The first pair of `oneOf` alternatives that might match one value, undefined when provably exclusive, or
+ * 'too many' for more than MAX_ONE_OF_COMPARED alternatives that are not all plain values. Alternatives that are
+ * each a finite set of values (`const`, `enum`) are checked in one pass however many they are.
+ */
+export function checkOneOfExclusive(branches: unknown[], root: unknown): [number, number] | 'too many' | undefined {
   const generated = branches.map((branch) => shapeOf(branch, root, 'generated', new Set()));
   const accepted = branches.map((branch) => shapeOf(branch, root, 'accepted', new Set()));
+  if (generated.every((shape) => shape.values) && accepted.every((shape) => shape.values)) {
+    const acceptedBy = new Map<string, number[]>();
+    accepted.forEach((shape, index) => {
+      for (const key of shape.values!.keys()) {
+        const owners = acceptedBy.get(key);
+        if (owners) owners.push(index);
+        else acceptedBy.set(key, [index]);
+      }
+    });
+    for (const [i, shape] of generated.entries()) {
+      for (const key of shape.values!.keys()) {
+        const j = acceptedBy.get(key)!.find((other) => other !== i);
+        if (j !== undefined) return i < j ? [i, j] : [j, i];
+      }
+    }
+    return undefined;
+  }
+  if (branches.length > MAX_ONE_OF_COMPARED) return 'too many';
   for (let i = 0; i < branches.length; i++) {
     for (let j = i + 1; j < branches.length; j++) {
       if (!disjoint(generated[i], accepted[j]) || !disjoint(generated[j], accepted[i])) return [i, j];

@@ -14,6 +14,7 @@ import { createAdapterPreparer } from '../../src/adapters/adapterPreparer.js';
 import type { ChatCompletionRequest } from '../../src/protocol/chatCompletions.js';
 import { GenerationServing } from '../../src/server/GenerationServing.js';
 import { BUILTIN_TEMPLATES } from '../../src/translate/PromptProfile.js';
+import { DEFAULT_JSON_SCHEMA_LIMITS } from '../../src/translate/jsonSchemaGrammar.js';
 import { startTestServer } from '../helpers/testServer.js';
 
 // A template a user brings for a LoRA trained on their own format: filters, loops, a namespace, variables.
@@ -72,7 +73,7 @@ const serving = new GenerationServing({
   catalogue,
   baseId: 'base',
   chatTemplate: 'jinja',
-  limits: { maxTokens: 4096, maxMessages: 1024 },
+  limits: { maxTokens: 4096, maxMessages: 1024, schema: DEFAULT_JSON_SCHEMA_LIMITS },
 } as unknown as ConstructorParameters<typeof GenerationServing>[0]);
 
 // An independent tokenizer: the same GGUF loaded afresh by node-llama-cpp.

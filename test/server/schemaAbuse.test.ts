@@ -84,6 +84,21 @@ for (const path of ['response_format', 'tools'] as const) {
   });
 }
 
+t.test('tools offered with tool_choice auto or none are held to the same limits', async (t) => {
+  for (const tool_choice of ['auto', 'none']) {
+    for (const [name, schema, flag] of refused.slice(0, 2)) {
+      const response = await fetch(`${server.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'base', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2, tool_choice, tools: [{ type: 'function', function: { name: 'f', parameters: schema } }] }),
+      });
+      const body = (await response.json()) as any;
+      t.equal(response.status, 400, `${tool_choice}, ${name}: 400`);
+      t.match(body.error?.message, flag, `${tool_choice}, ${name}: names ${flag}`);
+    }
+  }
+});
+
 t.test('large but valid schemas are served', async (t) => {
   const tenThousand = Array.from({ length: 10_000 }, (_, i) => `v${i}`);
   const big = await post('response_format', objectOf({ enum: tenThousand }));

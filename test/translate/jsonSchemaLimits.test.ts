@@ -99,3 +99,15 @@ t.test('choices are prefix trees that match exactly the given texts', async (t) 
   t.ok(afterQuote, 'the jump-forward reader follows it: a handful of branches at each point, not 10,000');
   t.ok(afterQuote!.accept('9999"')?.canEnd, 'and reads a whole value');
 });
+
+t.test('oneOf: thousands of plain values are proven exclusive in one pass; other alternatives are compared up to 512', async (t) => {
+  let started = performance.now();
+  const values = jsonSchemaToGbnf({ oneOf: Array.from({ length: 6000 }, (_, i) => ({ const: i, title: `value ${i}` })) }).grammar;
+  t.ok(performance.now() - started < 1000, `6,000 const alternatives in ${(performance.now() - started).toFixed(0)} ms`);
+  t.ok(matches(values, '5999') && !matches(values, '6000'), 'exactly those values');
+  t.throws(() => jsonSchemaToGbnf({ oneOf: [{ enum: [1, 2] }, { const: 3 }, { enum: [4, 2] }] }), { message: /alternatives 0 and 2 may both match/ }, 'a shared value is still found');
+  started = performance.now();
+  const objects = { oneOf: Array.from({ length: 1000 }, (_, i) => ({ type: 'object', properties: { k: { const: i } }, required: ['k'] })) };
+  t.throws(() => jsonSchemaToGbnf(objects), { name: 'UnsupportedSchemaError', message: /more than 512 alternatives/ }, '1,000 object alternatives');
+  t.ok(performance.now() - started < 1000, `refused in ${(performance.now() - started).toFixed(0)} ms`);
+});

@@ -7,7 +7,8 @@ import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/ch
 import { readRow } from '../redaction/dataset/buildDataset.js';
 import { loadLabelMap } from '../redaction/dataset/labelMap.js';
 import type { PiiRow } from '../redaction/dataset/PiiRow.js';
-import { EndpointError, type ChatCompletionsClient } from '../redaction/eval/ChatRedactionModel.js';
+import type { ChatCompletionsClient } from '../redaction/eval/ChatRedactionModel.js';
+import { EndpointError } from '../redaction/redactionErrors.js';
 import { renderHtmlReport } from '../redaction/eval/renderHtmlReport.js';
 import { renderMarkdownReport } from '../redaction/eval/renderMarkdownReport.js';
 import { runEvaluation, type EvalRun, type EvalSystem } from '../redaction/eval/runEvaluation.js';

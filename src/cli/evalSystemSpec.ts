@@ -1,4 +1,4 @@
-import type { LoraChoice } from '../redaction/eval/ChatRedactionModel.js';
+import type { LoraChoice } from '../redaction/RedactionModel.js';
 import { UsageError } from './evalIo.js';
 
 export interface EvalSystemSpec {

@@ -4,8 +4,9 @@
 import { applyRedaction, type RedactionMode } from './applyRedaction.js';
 import { parseRedactArguments } from './parseRedactArguments.js';
 import type { PseudonymSource } from './Pseudonymizer.js';
+import type { RedactCallInput, RedactionModel, TokenUsage } from './RedactionModel.js';
 import { RedactionCallError, RedactionInputError, type RulesSummary } from './redactionErrors.js';
-import type { RedactorSpec, RedactTool } from './redactorSpec.js';
+import type { RedactorSpec } from './redactorSpec.js';
 import { resolveSpans, type DetectorSource, type Proposal } from './resolveSpans.js';
 import { detectRules, type RuleFinding } from './rulesDetectors.js';
 
@@ -14,31 +15,6 @@ export type DetectorChoice = (typeof DETECTOR_CHOICES)[number];
 
 /** Generous: a long document with many entities must not be cut off (a cut-off call fails closed). */
 export const DEFAULT_REDACT_MAX_TOKENS = 4096;
-
-export interface RedactCallInput {
-  systemPrompt: string;
-  document: string;
-  tool: RedactTool;
-  maxTokens: number;
-  signal?: AbortSignal;
-}
-
-export interface TokenUsage {
-  prompt_tokens: number;
-  completion_tokens: number;
-}
-
-export interface RedactCallOutput {
-  /** The `arguments` string of the model's `redact` tool call, as generated. */
-  argumentsJson: string;
-  finishReason: 'stop' | 'length' | 'tool_calls';
-  usage: TokenUsage;
-}
-
-/** How the redactor reaches a model; the engine or an HTTP client implements it elsewhere. */
-export interface RedactionModel {
-  callRedact(input: RedactCallInput): Promise<RedactCallOutput>;
-}
 
 export interface RedactDocumentRequest {
   text: string;

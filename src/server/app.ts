@@ -8,7 +8,7 @@ import type { ApiKeyGrant } from '../config/apiKeys.js';
 import { ApiError, installErrorHandlers } from './errors.js';
 import { authPlugin } from './plugins/auth.js';
 import { createMetrics } from './plugins/metrics.js';
-import { GenerationServing } from './GenerationServing.js';
+import { GenerationServing } from '../serving/GenerationServing.js';
 import fastifyMultipart from '@fastify/multipart';
 import { registerOpenApi } from './plugins/openApi.js';
 import { adaptersRoute } from './routes/adapters.js';

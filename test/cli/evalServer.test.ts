@@ -5,7 +5,7 @@ import { adaptersDirectory, ensureTestModels } from '../../scripts/generate-test
 import { runEval } from '../../src/cli/evalCommand.js';
 import { synthesizeRows } from '../../src/redaction/dataset/synthesizeRows.js';
 import type { EvalReport } from '../../src/redaction/eval/runEvaluation.js';
-import { redactRequestBody } from '../../src/redaction/eval/ChatRedactionModel.js';
+import { redactChatRequest } from '../../src/redaction/RedactionModel.js';
 import { loadRedactorSpec } from '../../src/redaction/redactorSpec.js';
 import { startTestServer } from '../helpers/testServer.js';
 import { captureIo } from './evalScriptedEndpoint.js';
@@ -27,7 +27,7 @@ writeFileSync(setFile, [...synthesizeRows({ rows: 3, seed: 4 })].map((row) => `$
 t.test('eval runs base, adapter and stacked adapters side by side', async (t) => {
   // What the server does with the forced redact call decides which kind of invalid call to expect.
   const probe = await server.client.chat.completions
-    .create(redactRequestBody({ systemPrompt: spec.systemPrompt, document: 'Hi Anna', tool: spec.tool, maxTokens: MAX_TOKENS }, { model: 'A', lora: [] }) as never)
+    .create(redactChatRequest({ systemPrompt: spec.systemPrompt, document: 'Hi Anna', tool: spec.tool, maxTokens: MAX_TOKENS }, { model: 'A', lora: [] }) as never)
     .then((response: any) => ({ finish: response.choices[0].finish_reason as string, toolCalls: response.choices[0].message.tool_calls?.length ?? 0 }))
     .catch((error: { status?: number }) => ({ status: error.status }));
   t.comment(`probe: ${JSON.stringify(probe)}`);

@@ -1,14 +1,7 @@
 import t from 'tap';
 import { Pseudonymizer } from '../../src/redaction/Pseudonymizer.js';
-import {
-  codePointIndexer,
-  DEFAULT_REDACT_MAX_TOKENS,
-  redactDocument,
-  type RedactCallInput,
-  type RedactCallOutput,
-  type RedactDocumentRequest,
-  type RedactionModel,
-} from '../../src/redaction/redactDocument.js';
+import { codePointIndexer, DEFAULT_REDACT_MAX_TOKENS, redactDocument, type RedactDocumentRequest } from '../../src/redaction/redactDocument.js';
+import type { RedactCallInput, RedactCallOutput, RedactionModel } from '../../src/redaction/RedactionModel.js';
 import { RedactionCallError, RedactionInputError } from '../../src/redaction/redactionErrors.js';
 import { loadRedactorSpec } from '../../src/redaction/redactorSpec.js';
 

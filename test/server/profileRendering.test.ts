@@ -12,7 +12,7 @@ import { adaptersDirectory, ensureTestModels } from '../../scripts/generate-test
 import { AdapterCatalogue } from '../../src/adapters/AdapterCatalogue.js';
 import { createAdapterPreparer } from '../../src/adapters/adapterPreparer.js';
 import type { ChatCompletionRequest } from '../../src/protocol/chatCompletions.js';
-import { GenerationServing } from '../../src/server/GenerationServing.js';
+import { GenerationServing } from '../../src/serving/GenerationServing.js';
 import { BUILTIN_TEMPLATES } from '../../src/translate/PromptProfile.js';
 import { startTestServer } from '../helpers/testServer.js';
 

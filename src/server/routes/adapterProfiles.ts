@@ -4,7 +4,7 @@ import { parseAdapterProfile } from '../../adapters/AdapterProfile.js';
 import { adapterProfile } from '../../protocol/adapterProfile.js';
 import { adapterNameParams, adapterProfileDocument } from '../../protocol/adapters.js';
 import { errorEnvelope } from '../../protocol/errors.js';
-import { describeProfile } from '../describeProfile.js';
+import { describeProfile } from '../../serving/describeProfile.js';
 import { ApiError } from '../errors.js';
 import { manageableName, visibleName } from './adapters.js';
 

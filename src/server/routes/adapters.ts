@@ -19,7 +19,7 @@ import {
   type AdapterEntryWire,
 } from '../../protocol/adapters.js';
 import { errorEnvelope } from '../../protocol/errors.js';
-import { describeProfile } from '../describeProfile.js';
+import { describeProfile } from '../../serving/describeProfile.js';
 import { ApiError } from '../errors.js';
 
 export interface AdaptersRouteOptions {

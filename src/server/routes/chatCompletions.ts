@@ -3,7 +3,7 @@ import { chatCompletionRequest, chatCompletionResponse } from '../../protocol/ch
 import { errorEnvelope } from '../../protocol/errors.js';
 import { ChatOutputShaper } from '../../translate/ChatOutputShaper.js';
 import { chatChunk, chatCompletion, chatUsageChunk, usageOf } from '../../translate/chatResponse.js';
-import type { GenerationServing } from '../GenerationServing.js';
+import type { GenerationServing } from '../../serving/GenerationServing.js';
 import { requestSignal } from '../sse.js';
 import { streamEvents } from '../streamEvents.js';
 
@@ -23,14 +23,13 @@ export const chatCompletionsRoute: FastifyPluginAsyncZod<{ serving: GenerationSe
       const plan = serving.planChat(body, request.principal.allows);
       request.adapterLabel = plan.selection.model;
       const identity = serving.newIdentity('chatcmpl', plan.selection.model);
-      const events = serving.generate(plan, requestSignal(reply, deadlineSeconds));
-      const shaper = new ChatOutputShaper(plan.output);
+      const signal = requestSignal(reply, deadlineSeconds);
       if (!body.stream) {
-        const result = await serving.collect(events);
-        shaper.push(result.text);
-        const shaped = shaper.finish(result.finishReason);
-        return chatCompletion(identity, shaped.message, shaped.finishReason, usageOf(result.promptTokens, result.completionTokens));
+        const answer = await serving.completeChat(plan, signal);
+        return chatCompletion(identity, answer.message, answer.finishReason, usageOf(answer.promptTokens, answer.completionTokens));
       }
+      const events = serving.generate(plan, signal);
+      const shaper = new ChatOutputShaper(plan.output);
       await streamEvents(reply, events, {
         first: () => [chatChunk(identity, { role: 'assistant', content: plan.output.kind === 'forced' ? null : '' })],
         text: (text) => shaper.push(text).map((delta) => chatChunk(identity, delta)),

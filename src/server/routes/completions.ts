@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { completionRequest, completionResponse } from '../../protocol/completions.js';
 import { errorEnvelope } from '../../protocol/errors.js';
 import { textCompletion, textUsageChunk, usageOf } from '../../translate/chatResponse.js';
-import type { GenerationServing } from '../GenerationServing.js';
+import type { GenerationServing } from '../../serving/GenerationServing.js';
 import { requestSignal } from '../sse.js';
 import { streamEvents } from '../streamEvents.js';
 

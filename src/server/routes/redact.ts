@@ -1,10 +1,19 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ServerConfig } from '../../config/serverConfig.js';
 import { errorEnvelope } from '../../protocol/errors.js';
-import { redactBatchResponse, redactRequest, redactResponse, restoreRequest, restoreResponse } from '../../protocol/redact.js';
-import type { GenerationServing } from '../GenerationServing.js';
-import { openRedactor } from '../openRedactor.js';
-import { RedactionServing, type RedactionJob } from '../RedactionServing.js';
+import {
+  redactBatchResponse,
+  redactRequest,
+  redactResponse,
+  restoreRequest,
+  restoreResponse,
+  type RedactBatchItem,
+  type RedactBatchResponse,
+} from '../../protocol/redact.js';
+import type { GenerationServing } from '../../serving/GenerationServing.js';
+import { openRedactor } from '../../serving/openRedactor.js';
+import { RedactionServing, type RedactionBatch, type RedactionJob } from '../../serving/RedactionServing.js';
+import { errorItem } from '../errors.js';
 import { requestSignal } from '../sse.js';
 
 export interface RedactRouteOptions {
@@ -36,7 +45,7 @@ export const redactRoute: FastifyPluginAsyncZod<RedactRouteOptions> = async (app
       const seconds = Math.min(config.requestTimeout, (deadline_ms ?? Infinity) / 1000);
       const job: RedactionJob = { ...settings, maxTokens: max_tokens, visible: request.principal.allows, signal: requestSignal(reply, seconds) };
       if (settings.detectors !== 'rules') request.adapterLabel = settings.model ?? serving.baseId;
-      return texts ? redactor.redactBatch(texts, job) : redactor.redact(text!, job);
+      return texts ? batchResponse(await redactor.redactBatch(texts, job)) : redactor.redact(text!, job);
     },
   );
 
@@ -54,3 +63,16 @@ export const redactRoute: FastifyPluginAsyncZod<RedactRouteOptions> = async (app
     async (request) => ({ text: redactor.restore(request.body.text) }),
   );
 };
+
+/** A batch on the wire: each failed text carries its own status and error envelope. */
+function batchResponse(batch: RedactionBatch): RedactBatchResponse {
+  const results: RedactBatchItem[] = batch.items.map((item) => ('result' in item ? { index: item.index, ...item.result } : { index: item.index, ...errorItem(item.failure) }));
+  const usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+  for (const item of results) {
+    if (!('usage' in item)) continue;
+    usage.prompt_tokens += item.usage.prompt_tokens;
+    usage.completion_tokens += item.usage.completion_tokens;
+    usage.total_tokens += item.usage.total_tokens;
+  }
+  return { object: 'redaction.batch', model: batch.model, results, usage };
+}

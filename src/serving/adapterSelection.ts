@@ -1,6 +1,6 @@
 import type { AdapterCatalogue } from '../adapters/AdapterCatalogue.js';
 import type { AdapterRef } from '../engine/LlamaEngine.js';
-import { ApiError } from './errors.js';
+import { InvalidRequestError, ModelNotFoundError } from './servingErrors.js';
 
 export interface AdapterSelectionRequest {
   model: string;
@@ -30,7 +30,7 @@ export function resolveAdapterSelection(
     // An adapter the caller's key may not use is reported exactly like one that does not exist.
     const entry = visible(name) ? catalogue.find(name) : undefined;
     if (!entry) {
-      throw new ApiError(404, `The model \`${name.slice(0, 200)}\` does not exist: it is neither the base model nor a registered adapter`, param, 'model_not_found');
+      throw new ModelNotFoundError(`The model \`${name.slice(0, 200)}\` does not exist: it is neither the base model nor a registered adapter`, param);
     }
     chosen.set(name, { name, filePath: entry.filePath, version: entry.version, scale: scale ?? entry.defaultScale });
   };
@@ -38,7 +38,7 @@ export function resolveAdapterSelection(
   if (request.peft !== undefined && request.peft !== baseId) add(request.peft, 'peft');
   const seen = new Set<string>();
   for (const item of request.lora ?? []) {
-    if (seen.has(item.name)) throw new ApiError(400, `adapter "${item.name.slice(0, 200)}" appears twice in lora`, 'lora', 'duplicate_adapter');
+    if (seen.has(item.name)) throw new InvalidRequestError(`adapter "${item.name.slice(0, 200)}" appears twice in lora`, 'lora', 'duplicate_adapter');
     seen.add(item.name);
     add(item.name, 'lora', item.scale);
   }

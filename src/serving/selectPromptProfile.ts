@@ -2,7 +2,7 @@ import type { AdapterCatalogue } from '../adapters/AdapterCatalogue.js';
 import { BUILTIN_PROFILE_NAMES, isBuiltinProfileName } from '../protocol/adapterProfile.js';
 import { resolvePromptProfile, type PromptProfile } from '../translate/PromptProfile.js';
 import type { AdapterSelection } from './adapterSelection.js';
-import { ApiError } from './errors.js';
+import { InvalidRequestError, UnusableProfileError } from './servingErrors.js';
 
 /**
  * The profile a chat request is rendered with: the one it names in `profile` (a built-in name, or one of its own
@@ -20,8 +20,7 @@ export function selectPromptProfile(
   const owner =
     requested !== undefined ? selection.adapters.find((adapter) => adapter.name === requested) : selection.adapters.find((adapter) => adapter.scale !== 0);
   if (requested !== undefined && !owner) {
-    throw new ApiError(
-      400,
+    throw new InvalidRequestError(
       `profile "${requested.slice(0, 128)}" is neither a built-in profile (${BUILTIN_PROFILE_NAMES.join(', ')}) nor one of this request's adapters`,
       'profile',
       'unknown_profile',
@@ -30,7 +29,7 @@ export function selectPromptProfile(
   const effective = catalogue.effectiveProfile(owner ? catalogue.find(owner.name) : undefined);
   if (effective.error) {
     // Rendering with another format would silently cost the adapter its accuracy; refusing says what to fix.
-    throw new ApiError(422, `the prompt profile of ${owner ? `adapter "${owner.name}"` : 'the server'} cannot be used: ${effective.error}`, 'model', 'invalid_profile');
+    throw new UnusableProfileError(`the prompt profile of ${owner ? `adapter "${owner.name}"` : 'the server'} cannot be used: ${effective.error}`);
   }
   return resolvePromptProfile(effective.profile, baseTemplate);
 }

@@ -1,15 +1,15 @@
 import { ContextOverflowError, EngineUnavailableError, QueueFullError } from '../engine/engineErrors.js';
-import type { RedactBatchItem, RedactBatchResponse, RedactResponse } from '../protocol/redact.js';
+import type { RedactResponse } from '../protocol/redact.js';
 import type { RedactionMode } from '../redaction/applyRedaction.js';
-import { ChatRedactionModel, type LoraChoice } from '../redaction/eval/ChatRedactionModel.js';
 import { mapOrdered } from '../redaction/mapOrdered.js';
 import { DEFAULT_REDACT_MAX_TOKENS, redactDocument, type DetectorChoice, type RedactionResult } from '../redaction/redactDocument.js';
+import type { LoraChoice } from '../redaction/RedactionModel.js';
 import type { RedactionVault } from '../redaction/RedactionVault.js';
 import { RedactionCallError } from '../redaction/redactionErrors.js';
 import type { RedactorSpec } from '../redaction/redactorSpec.js';
-import { ApiError, envelope, toApiError } from './errors.js';
 import type { GenerationServing } from './GenerationServing.js';
-import { ServingChatClient } from './ServingChatClient.js';
+import { DocumentTooLongError, InvalidRequestError } from './servingErrors.js';
+import { ServingRedactionModel } from './ServingRedactionModel.js';
 
 export interface RedactionServingOptions {
   spec: RedactorSpec;
@@ -36,12 +36,20 @@ export interface RedactionJob {
   signal?: AbortSignal;
 }
 
+/** One text of a batch: its redaction, or the typed error that concerns only this text. */
+export type RedactionBatchItem = { index: number; result: RedactionResult } | { index: number; failure: Error };
+
+export interface RedactionBatch {
+  model: string | null;
+  items: RedactionBatchItem[];
+}
+
 // Failures that concern one text; any other error concerns the whole request (an unknown adapter, a bug).
 const PER_TEXT_FAILURES = [RedactionCallError, ContextOverflowError, QueueFullError, EngineUnavailableError];
 
 /**
  * The serving logic of the redactor, between the HTTP route (or the offline CLI) and the redaction layer: checks
- * a job once, reaches the model through the chat path, and keeps a batch's failures per text. Fail closed: a text
+ * a job once, reaches the model through the serving layer's chat planning, and keeps a batch's failures per text. Fail closed: a text
  * whose call failed is an error, never its original text.
  */
 export class RedactionServing {
@@ -59,37 +67,36 @@ export class RedactionServing {
     return { object: 'redaction', model: this.modelName(job), ...result };
   }
 
-  async redactBatch(texts: readonly string[], job: RedactionJob): Promise<RedactBatchResponse> {
+  async redactBatch(texts: readonly string[], job: RedactionJob): Promise<RedactionBatch> {
     this.check(job);
     // A request-level failure stops the texts still running: their answers could not be returned anyway.
     const stop = new AbortController();
     const signal = job.signal ? AbortSignal.any([job.signal, stop.signal]) : stop.signal;
-    const results: RedactBatchItem[] = [];
+    const items: RedactionBatchItem[] = [];
     try {
       for await (const item of mapOrdered(texts, this.options.batchConcurrency, (text, index) => this.batchItem(text, index, job, signal))) {
-        results.push(item);
+        items.push(item);
       }
     } catch (error) {
       stop.abort(error);
       throw error;
     }
-    return { object: 'redaction.batch', model: this.modelName(job), results, usage: totalUsage(results) };
+    return { model: this.modelName(job), items };
   }
 
   /** Puts back the originals of every fake this vault handed out. */
   restore(text: string): string {
-    if (!this.options.vault) throw new ApiError(400, 'this redactor has no vault to restore from', null, 'no_vault');
+    if (!this.options.vault) throw new InvalidRequestError('this redactor has no vault to restore from', null, 'no_vault');
     return this.options.vault.restore(text);
   }
 
-  private async batchItem(text: string, index: number, job: RedactionJob, signal: AbortSignal): Promise<RedactBatchItem> {
+  private async batchItem(text: string, index: number, job: RedactionJob, signal: AbortSignal): Promise<RedactionBatchItem> {
     try {
       if (signal.aborted) throw new RedactionCallError('timeout', 'the request ended before this text was redacted');
-      return { index, ...(await this.redactText(text, job, signal)) };
+      return { index, result: await this.redactText(text, job, signal) };
     } catch (error) {
       if (!PER_TEXT_FAILURES.some((type) => error instanceof type)) throw error;
-      const api = toApiError(inRedactTerms(error, 'texts'))!;
-      return { index, status: api.status, error: envelope(api.status, api.message, api.param, api.code).error };
+      return { index, failure: inRedactTerms(error as Error, 'texts') };
     }
   }
 
@@ -107,10 +114,9 @@ export class RedactionServing {
     });
   }
 
-  // One instance per call: ChatRedactionModel keeps what its one answer cost.
-  private chatModel(job: RedactionJob): ChatRedactionModel {
-    const client = new ServingChatClient(this.options.serving!, { visible: job.visible, maxTokensAsCeiling: job.maxTokens === undefined });
-    return new ChatRedactionModel({ client, model: this.modelName(job)!, lora: job.lora ?? [], peft: job.peft });
+  private chatModel(job: RedactionJob): ServingRedactionModel {
+    const target = { model: this.modelName(job)!, lora: job.lora ?? [], peft: job.peft };
+    return new ServingRedactionModel(this.options.serving!, target, { visible: job.visible, maxTokensAsCeiling: job.maxTokens === undefined });
   }
 
   private modelName(job: RedactionJob): string | null {
@@ -122,33 +128,18 @@ export class RedactionServing {
   private check(job: RedactionJob): void {
     const unknown = (job.labels ?? []).filter((label) => !this.options.spec.labels.includes(label));
     if (unknown.length > 0) {
-      throw new ApiError(400, `unknown labels: ${unknown.slice(0, 5).map((l) => l.slice(0, 40)).join(', ')}`, 'labels', 'unknown_label');
+      throw new InvalidRequestError(`unknown labels: ${unknown.slice(0, 5).map((l) => l.slice(0, 40)).join(', ')}`, 'labels', 'unknown_label');
     }
     if (job.detectors !== 'rules' && !this.options.serving) {
-      throw new ApiError(400, `detectors "${job.detectors}" need a model; only "rules" can run here`, 'detectors', 'no_model');
+      throw new InvalidRequestError(`detectors "${job.detectors}" need a model; only "rules" can run here`, 'detectors', 'no_model');
     }
     if (job.mode === 'pseudonymize' && !this.options.vault) {
-      throw new ApiError(400, 'pseudonymize needs a vault, and this redactor has none', 'mode', 'no_vault');
+      throw new InvalidRequestError('pseudonymize needs a vault, and this redactor has none', 'mode', 'no_vault');
     }
   }
 }
 
 /** A document too long for the context is the caller's `text` (or `texts`), not the chat `messages` it became. */
-function inRedactTerms(error: unknown, param: 'text' | 'texts'): unknown {
-  if (!(error instanceof ContextOverflowError)) return error;
-  const message =
-    `the document with the redactor's prompt is ${error.promptTokens} tokens and its answer may take ${error.maxTokens}: ` +
-    `${error.overflow}; split the document or lower max_tokens`;
-  return new ApiError(400, message, param, 'context_length_exceeded');
-}
-
-function totalUsage(results: readonly RedactBatchItem[]) {
-  const total = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
-  for (const item of results) {
-    if (!('usage' in item)) continue;
-    total.prompt_tokens += item.usage.prompt_tokens;
-    total.completion_tokens += item.usage.completion_tokens;
-    total.total_tokens += item.usage.total_tokens;
-  }
-  return total;
+function inRedactTerms<E>(error: E, param: 'text' | 'texts'): E | DocumentTooLongError {
+  return error instanceof ContextOverflowError ? new DocumentTooLongError(error, param) : error;
 }

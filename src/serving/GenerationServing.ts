@@ -4,15 +4,21 @@ import type { FinishReason, GenerationEvent, GenerationRequest, LlamaEngine, Tok
 import type { ChatCompletionRequest } from '../protocol/chatCompletions.js';
 import type { CompletionRequest } from '../protocol/completions.js';
 import { contentText, renderProfilePrompt, withToolInstructions } from '../translate/chatPrompt.js';
-import type { OutputMode } from '../translate/ChatOutputShaper.js';
+import { ChatOutputShaper, type OutputMode, type ShapedResult } from '../translate/ChatOutputShaper.js';
 import { jsonSchemaToGbnf } from '../translate/jsonSchemaGrammar.js';
 import type { PromptProfile } from '../translate/PromptProfile.js';
 import { toolCallGrammar, type ToolCallSyntax } from '../translate/toolCallSyntax.js';
 import { samplingOptions, stopStrings } from '../translate/generationParameters.js';
 import { resolveAdapterSelection, type AdapterSelection } from './adapterSelection.js';
-import { ApiError } from './errors.js';
 import { selectPromptProfile } from './selectPromptProfile.js';
-import type { GenerationMetrics } from './plugins/metrics.js';
+import { InvalidRequestError } from './servingErrors.js';
+
+/** What generation reports to metrics (the metrics plugin implements it), so routes need not. */
+export interface GenerationMetrics {
+  firstToken(adapter: string, seconds: number): void;
+  /** `forced`: completion tokens a grammar forced, inserted without sampling (part of `completion`). */
+  tokens(adapter: string, prompt: number, completion: number, forced: number): void;
+}
 
 export interface GenerationPlan {
   selection: AdapterSelection;
@@ -33,6 +39,11 @@ export interface CollectedGeneration {
   finishReason: FinishReason;
   promptTokens: number;
   completionTokens: number;
+}
+
+export interface CompletedChat extends Omit<CollectedGeneration, 'finishReason'> {
+  message: ShapedResult['message'];
+  finishReason: ShapedResult['finishReason'];
 }
 
 export interface ServingOptions {
@@ -63,7 +74,7 @@ export class GenerationServing {
 
   planChat(body: ChatCompletionRequest, visible?: (adapterName: string) => boolean): GenerationPlan {
     if (body.messages.length > this.options.limits.maxMessages) {
-      throw new ApiError(400, `at most ${this.options.limits.maxMessages} messages are accepted in one request`, 'messages', 'too_many_messages');
+      throw new InvalidRequestError(`at most ${this.options.limits.maxMessages} messages are accepted in one request`, 'messages', 'too_many_messages');
     }
     const selection = resolveAdapterSelection(body, this.options.baseId, this.options.catalogue, visible);
     const profile = selectPromptProfile(body.profile, selection, this.options.catalogue, this.baseChatTemplate);
@@ -77,7 +88,7 @@ export class GenerationServing {
   planCompletion(body: CompletionRequest, visible?: (adapterName: string) => boolean): GenerationPlan {
     const selection = resolveAdapterSelection(body, this.options.baseId, this.options.catalogue, visible);
     const prompt = typeof body.prompt === 'string' ? body.prompt : body.prompt[0];
-    if (prompt.length === 0) throw new ApiError(400, 'prompt must not be empty', 'prompt', 'empty_prompt');
+    if (prompt.length === 0) throw new InvalidRequestError('prompt must not be empty', 'prompt', 'empty_prompt');
     const promptTokens = this.options.engine.tokenizeCompletionPrompt(prompt);
     return this.plan(selection, promptTokens, body.max_tokens ?? undefined, body);
   }
@@ -87,7 +98,7 @@ export class GenerationServing {
     const fitted = this.options.engine.fitCompletion(promptTokens.length, maxTokens);
     const cap = this.options.limits.maxTokens;
     if (maxTokens !== undefined && maxTokens > cap) {
-      throw new ApiError(400, `max_tokens may be at most ${cap} on this server`, 'max_tokens', 'max_tokens_too_large');
+      throw new InvalidRequestError(`max_tokens may be at most ${cap} on this server`, 'max_tokens', 'max_tokens_too_large');
     }
     return {
       selection,
@@ -137,6 +148,15 @@ export class GenerationServing {
     }
   }
 
+  /** A whole chat answer, not streamed: the events collected and shaped into one message. */
+  async completeChat(plan: GenerationPlan, signal: AbortSignal): Promise<CompletedChat> {
+    const result = await this.collect(this.generate(plan, signal));
+    const shaper = new ChatOutputShaper(plan.output);
+    shaper.push(result.text);
+    const { message, finishReason } = shaper.finish(result.finishReason);
+    return { ...result, message, finishReason };
+  }
+
   async collect(events: AsyncIterable<GenerationEvent>): Promise<CollectedGeneration> {
     let text = '';
     for await (const event of events) {
@@ -153,14 +173,14 @@ function chatOutputPlan(body: ChatCompletionRequest, syntax: ToolCallSyntax): Ch
   const choice = body.tool_choice ?? (tools.length > 0 ? 'auto' : 'none');
   const functions = tools.map((t) => t.function);
   if (choice !== 'none' && tools.length === 0) {
-    throw new ApiError(400, 'tool_choice requires tools', 'tool_choice', 'invalid_value');
+    throw new InvalidRequestError('tool_choice requires tools', 'tool_choice', 'invalid_value');
   }
   if (choice === 'required') {
     return { output: { kind: 'forced', syntax }, grammar: toolCallGrammar(functions, syntax, body.parallel_tool_calls ?? true), promptTools: tools };
   }
   if (typeof choice === 'object') {
     const named = functions.find((f) => f.name === choice.function.name);
-    if (!named) throw new ApiError(400, `tool_choice names "${choice.function.name.slice(0, 64)}", which is not in tools`, 'tool_choice', 'invalid_value');
+    if (!named) throw new InvalidRequestError(`tool_choice names "${choice.function.name.slice(0, 64)}", which is not in tools`, 'tool_choice', 'invalid_value');
     return { output: { kind: 'forced', syntax }, grammar: toolCallGrammar([named], syntax, false), promptTools: tools };
   }
   const format = body.response_format;

@@ -153,9 +153,9 @@ async function openRedactor(options: Options, io: CommandIo): Promise<DocumentRe
     }
     return LocalRedactor.open(serverConfig(serverArgs, io), options.settings);
   }
-  const { serve } = await import('../main.js');
+  const { startServer } = await import('../main.js');
   const flags = ['--model', options.model, '--host', '127.0.0.1', '--port', '0', '--log-level', 'error', '--parallel', String(Math.min(64, options.concurrency))];
-  const server = await serve(serverConfig([...flags, ...(options.adapters ? ['--adapters', options.adapters] : []), ...serverArgs], io));
+  const server = await startServer(serverConfig([...flags, ...(options.adapters ? ['--adapters', options.adapters] : []), ...serverArgs], io));
   return new HttpRedactor(server.url, options.settings, undefined, server.close);
 }
 

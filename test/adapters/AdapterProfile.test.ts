@@ -4,15 +4,7 @@ import t from 'tap';
 import { AdapterCatalogue, type AdapterPreparer } from '../../src/adapters/AdapterCatalogue.js';
 import { AdapterProfileError, parseAdapterProfile, parseAdapterProfileText } from '../../src/adapters/AdapterProfile.js';
 import { ConfigError } from '../../src/config/serverConfig.js';
-
-function thrownBy(action: () => unknown): any {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
+import { thrownBy } from '../helpers/errors.js';
 
 t.test('a profile is validated, and an error names the field', async (t) => {
   t.same(parseAdapterProfile({ chat_template: 'hermes', default_scale: 0.5 }, 'x'), { chat_template: 'hermes', default_scale: 0.5 });

@@ -7,7 +7,7 @@ import { checkpointPathOf } from '../../src/cli/CheckpointedOutput.js';
 import { runRedact } from '../../src/cli/redactCommand.js';
 import { piiCorpus } from '../helpers/piiCorpus.js';
 import { startTestServer } from '../helpers/testServer.js';
-import { captureIo } from './evalScriptedEndpoint.js';
+import { captureIo } from '../helpers/scriptedEndpoint.js';
 
 const dir = t.testdir();
 const file = (name: string) => path.join(dir, name);

@@ -1,7 +1,7 @@
 import t from 'tap';
+import { hex } from '../helpers/files.js';
 import { base58checkDecode, base58checkEncode, base58Decode, base58Encode } from '../../src/redaction/base58check.js';
 
-const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
 t.test('base58 and base58check', async (t) => {
   t.equal(base58Encode(Buffer.from('Hello World!')), '2NEpo7TZRRrLZSi2U');

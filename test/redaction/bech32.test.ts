@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
+import { hex } from '../helpers/files.js';
 import { decodeSegwitAddress, encodeSegwitAddress } from '../../src/redaction/bech32.js';
 
-const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
 t.test('segwit addresses (BIP 173 / BIP 350 vectors)', async (t) => {
   const v0 = decodeSegwitAddress('BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4', 'bc');

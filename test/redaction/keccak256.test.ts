@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import t from 'tap';
+import { hex } from '../helpers/files.js';
 import { eip55Checksummed, keccak256, sha3_256 } from '../../src/redaction/keccak256.js';
 
-const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
 t.test('Keccak-256 test vectors and the sponge against node:crypto SHA3', async (t) => {
   t.equal(hex(keccak256(new Uint8Array())), 'c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470');

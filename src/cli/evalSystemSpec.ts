@@ -1,5 +1,5 @@
 import type { LoraChoice } from '../redaction/RedactionModel.js';
-import { UsageError } from './evalIo.js';
+import { UsageError } from './commandIo.js';
 
 export interface EvalSystemSpec {
   name: string;

@@ -6,7 +6,7 @@ import { AdapterValidationError, PeftConversionError } from '../adapters/adapter
 import { AdapterLoadError, ContextOverflowError, EngineUnavailableError, GrammarError, QueueFullError } from '../engine/engineErrors.js';
 import type { ErrorEnvelope } from '../protocol/errors.js';
 import { PromptRenderError } from '../translate/chatPrompt.js';
-import { AdapterProfileError } from '../adapters/AdapterProfile.js';
+import { AdapterProfileError } from '../adapters/adapterProfileFiles.js';
 import { DeadlineExceededError } from './sse.js';
 import { UnsupportedSchemaError } from '../translate/jsonSchemaErrors.js';
 import { RedactionCallError, RedactionInputError } from '../redaction/redactionErrors.js';

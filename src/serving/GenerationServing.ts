@@ -8,6 +8,7 @@ import { ChatOutputShaper, type OutputMode, type ShapedResult } from '../transla
 import { jsonSchemaToGbnf } from '../translate/jsonSchemaGrammar.js';
 import type { PromptProfile } from '../translate/PromptProfile.js';
 import { toolCallGrammar, type ToolCallSyntax } from '../translate/toolCallSyntax.js';
+import type { ResponseIdentity } from '../translate/chatResponse.js';
 import { samplingOptions, stopStrings } from '../translate/generationParameters.js';
 import { resolveAdapterSelection, type AdapterSelection } from './adapterSelection.js';
 import { selectPromptProfile } from './selectPromptProfile.js';
@@ -22,6 +23,8 @@ export interface GenerationMetrics {
 
 export interface GenerationPlan {
   selection: AdapterSelection;
+  /** The response's id, creation time and echoed `model`. */
+  identity: ResponseIdentity;
   request: Omit<GenerationRequest, 'signal'>;
   /** How chat output becomes a message: plain text, or tool calls. */
   output: OutputMode;
@@ -68,10 +71,6 @@ export class GenerationServing {
     return this.options.baseId;
   }
 
-  newIdentity(prefix: string, model: string) {
-    return { id: `${prefix}-${randomUUID().replace(/-/g, '').slice(0, 24)}`, created: Math.floor(Date.now() / 1000), model };
-  }
-
   planChat(body: ChatCompletionRequest, visible?: (adapterName: string) => boolean): GenerationPlan {
     if (body.messages.length > this.options.limits.maxMessages) {
       throw new InvalidRequestError(`at most ${this.options.limits.maxMessages} messages are accepted in one request`, 'messages', 'too_many_messages');
@@ -80,20 +79,21 @@ export class GenerationServing {
     const profile = selectPromptProfile(body.profile, selection, this.options.catalogue, this.baseChatTemplate);
     const outputPlan = chatOutputPlan(body, profile.syntax);
     const promptTokens = this.chatPromptTokens(body, profile, outputPlan);
-    const plan = this.plan(selection, promptTokens, body.max_completion_tokens ?? body.max_tokens ?? undefined, body);
+    const plan = this.plan('chatcmpl', selection, promptTokens, body.max_completion_tokens ?? body.max_tokens ?? undefined, body);
     const stop = [...plan.request.stop, ...profile.stop];
     return { ...plan, request: { ...plan.request, grammar: outputPlan.grammar, stop }, output: outputPlan.output };
   }
 
-  planCompletion(body: CompletionRequest, visible?: (adapterName: string) => boolean): GenerationPlan {
+  /** `echo`: the prompt text a response repeats before its completion (empty unless `echo` was asked for). */
+  planCompletion(body: CompletionRequest, visible?: (adapterName: string) => boolean): GenerationPlan & { echo: string } {
     const selection = resolveAdapterSelection(body, this.options.baseId, this.options.catalogue, visible);
     const prompt = typeof body.prompt === 'string' ? body.prompt : body.prompt[0];
     if (prompt.length === 0) throw new InvalidRequestError('prompt must not be empty', 'prompt', 'empty_prompt');
     const promptTokens = this.options.engine.tokenizeCompletionPrompt(prompt);
-    return this.plan(selection, promptTokens, body.max_tokens ?? undefined, body);
+    return { ...this.plan('cmpl', selection, promptTokens, body.max_tokens ?? undefined, body), echo: body.echo ? prompt : '' };
   }
 
-  private plan(selection: AdapterSelection, promptTokens: Token[], maxTokens: number | undefined, body: ChatCompletionRequest | CompletionRequest): GenerationPlan {
+  private plan(idPrefix: string, selection: AdapterSelection, promptTokens: Token[], maxTokens: number | undefined, body: ChatCompletionRequest | CompletionRequest): GenerationPlan {
     // Not fitting the context is checked first: its message says by how much.
     const fitted = this.options.engine.fitCompletion(promptTokens.length, maxTokens);
     const cap = this.options.limits.maxTokens;
@@ -102,6 +102,7 @@ export class GenerationServing {
     }
     return {
       selection,
+      identity: { id: `${idPrefix}-${randomUUID().replace(/-/g, '').slice(0, 24)}`, created: Math.floor(Date.now() / 1000), model: selection.model },
       output: { kind: 'text' },
       request: {
         adapters: selection.adapters,

@@ -3,7 +3,7 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
-import type { CommandIo } from '../../src/cli/evalIo.js';
+import type { CommandIo } from '../../src/cli/commandIo.js';
 
 export interface ScriptedAnswer {
   fields?: Array<{ string: string; pii_type: string }>;

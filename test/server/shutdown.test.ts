@@ -3,18 +3,24 @@ import { adaptersDirectory, ensureTestModels } from '../../scripts/generate-test
 import { startChildServer } from '../helpers/childServer.js';
 
 const models = ensureTestModels();
+/** A streamed chat of `maxTokens` tokens on adapter A, once its first event has arrived. */
+async function startStream(url: string, maxTokens: number) {
+  const response = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'A', messages: [{ role: 'user', content: 'x' }], max_tokens: maxTokens, temperature: 0, stream: true }),
+  });
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  return { reader, decoder, first: decoder.decode((await reader.read()).value) };
+}
+
 const flags = (dir: string) => ({ model: models.behaviourModel, adapters: adaptersDirectory(dir, models, ['A']), 'model-id': 'base', 'context-size': 1024, 'log-level': 'warn', 'shutdown-timeout': 300 });
 
 t.test('SIGTERM during a streaming response lets it finish, refuses new work, then exits 0', async (t) => {
   const server = await startChildServer(flags(t.testdir()));
-  const response = await fetch(`${server.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'A', messages: [{ role: 'user', content: 'x' }], max_tokens: 120, temperature: 0, stream: true }),
-  });
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  let text = (decoder.decode((await reader.read()).value));
+  const { reader, decoder, first } = await startStream(server.url, 120);
+  let text = first;
   server.process.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 200));
   // Draining takes no new work: the listener is closed (a refused connection), or a request that still got in is
@@ -34,14 +40,8 @@ t.test('SIGTERM during a streaming response lets it finish, refuses new work, th
 
 t.test('a second SIGTERM exits at once, cutting the request a drain would have finished', async (t) => {
   const server = await startChildServer(flags(t.testdir()));
-  const response = await fetch(`${server.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'A', messages: [{ role: 'user', content: 'x' }], max_tokens: 1000, temperature: 0, stream: true }),
-  });
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  let text = decoder.decode((await reader.read()).value);
+  const { reader, decoder, first } = await startStream(server.url, 1000);
+  let text = first;
   server.process.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 100));
   const second = performance.now();

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ServerConfig } from '../../config/serverConfig.js';
-import { errorEnvelope } from '../../protocol/errors.js';
 import {
   redactBatchResponse,
   redactRequest,
@@ -15,6 +14,7 @@ import { openRedactor } from '../../serving/openRedactor.js';
 import { RedactionServing, type RedactionBatch, type RedactionJob } from '../../serving/RedactionServing.js';
 import { errorItem } from '../errors.js';
 import { requestSignal } from '../sse.js';
+import { postSchema } from './routeSchema.js';
 
 export interface RedactRouteOptions {
   serving: GenerationServing;
@@ -32,14 +32,7 @@ export const redactRoute: FastifyPluginAsyncZod<RedactRouteOptions> = async (app
 
   app.post(
     '/v1/redact',
-    {
-      schema: {
-        summary: "Redact PII: the model's forced redact call and/or validated rules; label, mask or pseudonymize",
-        tags: ['adaptd'],
-        body: redactRequest,
-        response: { 200: redactResponse.or(redactBatchResponse), '4xx': errorEnvelope, '5xx': errorEnvelope },
-      },
-    },
+    { schema: postSchema("Redact PII: the model's forced redact call and/or validated rules; label, mask or pseudonymize", ['adaptd'], redactRequest, redactResponse.or(redactBatchResponse)) },
     async (request, reply) => {
       const { text, texts, deadline_ms, max_tokens, ...settings } = request.body;
       const seconds = Math.min(config.requestTimeout, (deadline_ms ?? Infinity) / 1000);
@@ -52,12 +45,7 @@ export const redactRoute: FastifyPluginAsyncZod<RedactRouteOptions> = async (app
   app.post(
     '/v1/redact/restore',
     {
-      schema: {
-        summary: 'Put the originals back in pseudonymised text (needs a key with the restore right)',
-        tags: ['adaptd'],
-        body: restoreRequest,
-        response: { 200: restoreResponse, '4xx': errorEnvelope, '5xx': errorEnvelope },
-      },
+      schema: postSchema('Put the originals back in pseudonymised text (needs a key with the restore right)', ['adaptd'], restoreRequest, restoreResponse),
       config: { permission: 'restore' },
     },
     async (request) => ({ text: redactor.restore(request.body.text) }),

@@ -13,3 +13,15 @@ export const chatmlCallTurn = [
   "{%- endfor -%}",
   "{{- '<|im_end|>\\n' -}}",
 ];
+
+/**
+ * How the `hermes` and `chatml` templates end: the `else` branch of their turn loop (any other turn as plain
+ * ChatML), the loop's close, and the assistant header when a generation prompt is asked for.
+ */
+export const chatmlPlainTurnAndPrompt = [
+  "{%- else -%}",
+  "{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' -}}",
+  "{%- endif -%}",
+  "{%- endfor -%}",
+  "{%- if add_generation_prompt -%}{{- '<|im_start|>assistant\\n' -}}{%- endif -%}",
+];

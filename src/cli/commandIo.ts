@@ -1,5 +1,7 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
 /**
- * Where the eval and dataset commands write and what environment they read: the process by
+ * Where the commands write and what environment they read: the process by
  * default, a capture in tests. stderr is a WriteStream because the progress bar asks it isTTY.
  */
 export interface CommandIo {
@@ -40,3 +42,20 @@ export function integerFlag(name: string, value: string | undefined, fallback: n
   if (!Number.isInteger(number) || number < min) throw new UsageError(`--${name} must be a whole number ≥ ${min}, not "${value}"`);
   return number;
 }
+
+/**
+ * A command with flags: `--help` prints the usage, the flags are parsed with node:util's parseArgs (unknown flags
+ * and stray positionals are usage mistakes unless allowed), and usage mistakes exit 2.
+ */
+export function runCommand<const T extends Omit<ParseArgsConfig, 'args'>>(
+  io: CommandIo,
+  usage: string,
+  argv: string[],
+  config: T,
+  body: (parsed: ReturnType<typeof parseArgs<T & { args: string[] }>>) => Promise<number>,
+): Promise<number> {
+  return withUsage(io, usage, argv, () => body(parseArgs({ ...config, args: argv })));
+}
+
+/** The parsed flags of an option table, as runCommand hands them to a command body. */
+export type CommandFlags<O extends NonNullable<ParseArgsConfig['options']>> = ReturnType<typeof parseArgs<{ args: string[]; options: O }>>['values'];

@@ -5,7 +5,7 @@ import { once } from 'node:events';
  * A file written line by line under a temporary name and renamed into place only when complete,
  * so a killed run never leaves a half file that looks finished.
  */
-export class DatasetOutputFile {
+export class AtomicOutputFile {
   private readonly temporary: string;
   private readonly stream: WriteStream;
 
@@ -30,6 +30,7 @@ export class DatasetOutputFile {
   }
 }
 
+/** A whole file written under a temporary name and renamed into place: readers never see half of it. */
 export function writeFileAtomic(path: string, text: string): void {
   writeFileSync(`${path}.partial`, text);
   renameSync(`${path}.partial`, path);

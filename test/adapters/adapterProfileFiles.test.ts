@@ -2,7 +2,7 @@ import { existsSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { AdapterCatalogue, type AdapterPreparer } from '../../src/adapters/AdapterCatalogue.js';
-import { AdapterProfileError, parseAdapterProfile, parseAdapterProfileText } from '../../src/adapters/AdapterProfile.js';
+import { AdapterProfileError, parseAdapterProfile, parseAdapterProfileText } from '../../src/adapters/adapterProfileFiles.js';
 import { ConfigError } from '../../src/config/serverConfig.js';
 import { thrownBy } from '../helpers/errors.js';
 

@@ -9,9 +9,9 @@
 
 /** One code point class: sorted inclusive [from, to] pairs, possibly negated. */
 interface CharElement {
-  kind: 'char';
-  ranges: number[];
-  negated: boolean;
+  readonly kind: 'char';
+  readonly ranges: readonly number[];
+  readonly negated: boolean;
 }
 
 interface RuleElement {
@@ -46,6 +46,8 @@ export class GbnfGrammar {
   private constructor(
     private readonly rules: Alternative[][],
     private readonly root: number,
+    /** Roughly what the parsed rules take on the heap. */
+    readonly bytes: number,
   ) {}
 
   static parse(text: string, rootRule = 'root'): GbnfGrammar {
@@ -56,7 +58,7 @@ export class GbnfGrammar {
     parser.rules.forEach((rule, id) => {
       if (rule === undefined) throw new GbnfSyntaxError(`rule ${parser.ruleNames[id]} is used but not defined`);
     });
-    return new GbnfGrammar(parser.rules as Alternative[][], root);
+    return new GbnfGrammar(parser.rules as Alternative[][], root, parser.heapBytes());
   }
 
   /** The state before any text. */
@@ -97,6 +99,11 @@ export class GbnfMatcher {
     private readonly stacks: ReadonlyArray<Stack | null>,
   ) {}
 
+  /** Roughly what the grammar behind this state takes on the heap. */
+  get grammarBytes(): number {
+    return this.grammar.bytes;
+  }
+
   /** Whether the text so far is a whole match (the grammar may end here). */
   get canEnd(): boolean {
     return this.stacks.includes(null);
@@ -123,7 +130,13 @@ export class GbnfMatcher {
       const codePoint = matcher.onlyNextCodePoint();
       if (codePoint === undefined) break;
       forced += String.fromCodePoint(codePoint);
-      matcher = matcher.acceptCodePoint(codePoint);
+      try {
+        matcher = matcher.acceptCodePoint(codePoint);
+      } catch (error) {
+        // Past this character the reader cannot follow; what it forced up to here is still forced.
+        if (error instanceof GbnfSyntaxError) break;
+        throw error;
+      }
     }
     return forced;
   }
@@ -177,6 +190,8 @@ class GbnfParser {
   readonly ruleNames: string[] = [];
   private position = 0;
   private alternatives = 0;
+  private readonly literals = new Map<number, CharElement>();
+  private classes = 0;
 
   constructor(private readonly text: string) {}
 
@@ -216,8 +231,7 @@ class GbnfParser {
         this.position++;
         while (this.text[this.position] !== '"') {
           if (this.position >= this.text.length) this.fail('unterminated string');
-          const codePoint = this.parseChar();
-          sequence.push({ kind: 'char', ranges: [codePoint, codePoint], negated: false });
+          sequence.push(this.literalChar(this.parseChar()));
         }
         this.position++;
       } else if (char === '[') {
@@ -287,7 +301,21 @@ class GbnfParser {
     return out;
   }
 
+  /**
+   * One shared element per code point of a literal: literals are most of a large grammar's text, and an element
+   * each cost about 80 bytes per character of grammar (190 MB of heap for a 2.4 MB enum).
+   */
+  private literalChar(codePoint: number): CharElement {
+    let element = this.literals.get(codePoint);
+    if (element === undefined) {
+      element = { kind: 'char', ranges: [codePoint, codePoint], negated: false };
+      this.literals.set(codePoint, element);
+    }
+    return element;
+  }
+
   private parseClass(): CharElement {
+    this.classes++;
     this.position++;
     const negated = this.text[this.position] === '^';
     if (negated) this.position++;
@@ -355,6 +383,17 @@ class GbnfParser {
       this.rules.push(undefined);
     }
     return id;
+  }
+
+  /**
+   * An upper estimate of the parsed rules' heap size: per rule, per alternative (an object and a grown array),
+   * per element (a pointer; literal characters are shared) and per character class. Heap snapshots of JSON-schema
+   * grammars (a 10,000-value enum, 2,000 properties, 300 integer ranges) measured 0.55 to 1.05 times this.
+   */
+  heapBytes(): number {
+    let elements = 0;
+    for (const rule of this.rules) for (const alternative of rule ?? []) elements += alternative.elements.length;
+    return this.rules.length * 120 + this.alternatives * 180 + elements * 20 + this.classes * 240;
   }
 
   private newRule(alternatives: Alternative[]): number {

@@ -1,5 +1,5 @@
 import type { Llama, LlamaGrammarEvaluationState, LlamaModel, Token } from 'node-llama-cpp';
-import type { GbnfMatcher } from './GbnfMatcher.js';
+import { GbnfSyntaxError, type GbnfMatcher } from './GbnfMatcher.js';
 
 /**
  * Jump-forward decoding: where the grammar leaves no choice (JSON keys, punctuation, the rest of an enum value
@@ -31,14 +31,15 @@ export class GrammarFastForward {
 
   /** Catches up with the output so far (the model's text and inserted text alike), all of it complete characters. */
   follow(output: string): void {
-    if (output.length > this.followed) this.matcher = this.matcher?.accept(output.slice(this.followed));
+    if (output.length > this.followed) this.matcher = this.readerCanFollow(() => this.matcher?.accept(output.slice(this.followed)));
     this.followed = output.length;
   }
 
   /** Tokens to insert after the output so far, at most `budget`; already accepted by the native grammar state. */
   forcedTokens(budget: number): Token[] {
-    if (!this.matcher || budget < 1) return [];
-    const text = this.beforeControlText(this.matcher.forcedText(MAX_FORCED_CHARACTERS));
+    const matcher = this.matcher;
+    if (!matcher || budget < 1) return [];
+    const text = this.beforeControlText(this.readerCanFollow(() => matcher.forcedText(MAX_FORCED_CHARACTERS)) ?? '');
     if (text === '') return [];
     const tokens = this.model.tokenize(text, false).slice(0, -1).slice(0, budget);
     if (tokens.length === 0 || !text.startsWith(this.model.detokenize(tokens, false))) return [];
@@ -53,6 +54,20 @@ export class GrammarFastForward {
       accepted.push(token);
     }
     return accepted;
+  }
+
+  /**
+   * Runs a step of the JavaScript reader. Where it gives up (a grammar too ambiguous or too deep for it, found only
+   * once the output gets there), forcing stops for the rest of the answer and llama.cpp's grammar alone decides.
+   */
+  private readerCanFollow<T>(step: () => T): T | undefined {
+    try {
+      return step();
+    } catch (error) {
+      if (!(error instanceof GbnfSyntaxError)) throw error;
+      this.matcher = undefined;
+      return undefined;
+    }
   }
 
   private beforeControlText(text: string): string {

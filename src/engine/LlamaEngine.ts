@@ -9,16 +9,15 @@ import {
   LlamaText,
   SpecialTokensText,
   type Llama,
-  type LlamaGrammar,
   type LlamaModel,
   type Token,
 } from 'node-llama-cpp';
 import { availableCpus } from './cpuBudget.js';
 import { NativeMemoryGuard } from './nativeMemoryGuard.js';
 import { ContextPool, type AdapterRef } from './ContextPool.js';
-import { GbnfGrammar, GbnfSyntaxError, type GbnfMatcher } from './GbnfMatcher.js';
+import { GrammarCache, type CompiledGrammar } from './GrammarCache.js';
 import { GrammarFastForward, nativeGrammarState } from './GrammarFastForward.js';
-import { ContextOverflowError, EngineError, EngineUnavailableError, GrammarError } from './engineErrors.js';
+import { ContextOverflowError, EngineError, EngineUnavailableError } from './engineErrors.js';
 
 export type { AdapterRef } from './ContextPool.js';
 export type { Token } from 'node-llama-cpp';
@@ -34,6 +33,8 @@ export interface EngineOptions {
   batchSize: number;
   /** Insert the text a grammar forces instead of decoding it token by token (default true; see GrammarFastForward). */
   grammarFastForward?: boolean;
+  /** What compiled grammars of recent requests may cost together, in bytes (default 64 MiB; see GrammarCache). */
+  grammarCacheBytes?: number;
   maxContexts: number;
   maxWaiting: number;
   llamaLogs: boolean;
@@ -98,27 +99,8 @@ export interface ContextMemoryEstimate {
   vramBytes: number;
 }
 
-const MAX_CACHED_GRAMMARS = 64;
-
-/** A grammar as llama.cpp enforces it, and as the engine reads it to find forced text (when it can). */
-interface CompiledGrammar {
-  native: LlamaGrammar;
-  start?: GbnfMatcher;
-}
-
-/** The start of the grammar for fast-forwarding, or undefined for grammar text this reader does not follow. */
-function readGrammar(gbnf: string): GbnfMatcher | undefined {
-  try {
-    return GbnfGrammar.parse(gbnf).start();
-  } catch (error) {
-    if (error instanceof GbnfSyntaxError) return undefined;
-    throw error;
-  }
-}
-
 /** The only owner of node-llama-cpp: one base model, a pool of contexts per adapter set, token generation. */
 export class LlamaEngine {
-  private readonly grammars = new Map<string, Promise<CompiledGrammar>>();
   private readonly memoryGuard = new NativeMemoryGuard();
   private closed = false;
 
@@ -129,7 +111,7 @@ export class LlamaEngine {
     readonly info: BaseModelInfo,
     readonly contextSize: number,
     readonly contextMemory: ContextMemoryEstimate,
-    private readonly fastForward: boolean,
+    readonly grammars: GrammarCache,
   ) {}
 
   static async load(options: EngineOptions): Promise<LlamaEngine> {
@@ -168,7 +150,8 @@ export class LlamaEngine {
       maxWaiting: options.maxWaiting,
     });
     const memory = await estimateContextMemory(model, contextSize, options);
-    return new LlamaEngine(llama, model, pool, info, contextSize, memory, options.grammarFastForward ?? true);
+    const grammars = new GrammarCache(llama, { fastForward: options.grammarFastForward ?? true, maxBytes: options.grammarCacheBytes ?? 64 * 2 ** 20 });
+    return new LlamaEngine(llama, model, pool, info, contextSize, memory, grammars);
   }
 
   tokenize(segments: PromptSegment[]): Token[] {
@@ -211,24 +194,9 @@ export class LlamaEngine {
     return requestedMaxTokens;
   }
 
-  /**
-   * Compiles GBNF once per distinct text; a bad grammar is a typed error, not a crash. The JavaScript reading used
-   * to find forced text is optional: a grammar it cannot follow is still enforced natively, without shortcuts.
-   */
+  /** Compiles GBNF, or finds it compiled for an earlier request; a bad grammar is a GrammarError, not a crash. */
   compileGrammar(gbnf: string): Promise<CompiledGrammar> {
-    let grammar = this.grammars.get(gbnf);
-    if (!grammar) {
-      grammar = this.llama.createGrammar({ grammar: gbnf }).then(
-        (native) => ({ native, start: this.fastForward ? readGrammar(gbnf) : undefined }),
-        (error: unknown) => {
-          this.grammars.delete(gbnf);
-          throw new GrammarError(`the output grammar could not be compiled: ${error instanceof Error ? error.message : String(error)}`);
-        },
-      );
-      if (this.grammars.size >= MAX_CACHED_GRAMMARS) this.grammars.delete(this.grammars.keys().next().value!);
-      this.grammars.set(gbnf, grammar);
-    }
-    return grammar;
+    return this.grammars.compile(gbnf);
   }
 
   /**

@@ -102,7 +102,7 @@ const imei: FakeGenerator = (original, random) => {
 
 // Same country, length, grouping and letter/digit pattern; fresh check digits.
 const iban: FakeGenerator = (original, random) => {
-  const compact = original.replace(/ /g, '');
+  const compact = original.replace(/[ -]/g, '');
   if (!/^[A-Z]{2}\d{2}[A-Z0-9]+$/.test(compact)) return reshape(original, random);
   const country = compact.slice(0, 2);
   const bban = reshape(compact.slice(4), random);

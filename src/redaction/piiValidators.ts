@@ -1,5 +1,6 @@
 // Validators for PII with a machine-checkable structure. Each takes the exact candidate text
 // and answers whether it is a real value of its kind, checksums included.
+import { domainToASCII, domainToUnicode } from 'node:url';
 import { base58checkDecode } from './base58check.js';
 import { decodeSegwitAddress } from './bech32.js';
 import { ibanChecksumValid, luhnValid, vinCheckDigit } from './checksums.js';
@@ -19,23 +20,43 @@ const IMEI_GROUPING = [2, 6, 6, 1];
 
 /** How cards and IMEIs are written: one block, groups of 3-6 digits, or the IMEI's 2-6-6-1. */
 export function isCardLikeGrouping(groupLengths: readonly number[]): boolean {
-  if (groupLengths.length === 1 || groupLengths.every((l) => l >= 3 && l <= 6)) return true;
+  return groupLengths.length === 1 || groupLengths.every((l) => l >= 3 && l <= 6) || isImeiGrouping(groupLengths);
+}
+
+function isImeiGrouping(groupLengths: readonly number[]): boolean {
   return groupLengths.length === IMEI_GROUPING.length && groupLengths.every((l, i) => l === IMEI_GROUPING[i]);
 }
 
+// The first two digits of an IMEI name the body that allocated its type code (GSMA TS.06, annex A), current
+// and retired. None is 34 or 37 (American Express); the only one starting with 1, DECT's 10, is retired and
+// left out, so that 1 can mean a UATP card.
+const IMEI_REPORTING_BODIES = new Set([
+  '00', '01', '02', '03', '04', '05', '06', '07', '08', '09',
+  '30', '33', '35', '44', '45', '49', '50', '51', '52', '53', '54', '86', '91', '98', '99',
+]);
+
 /**
- * A payment card (13-19 digits, industry digit 2-6) or an IMEI (15 digits), both Luhn-valid and
- * in a usual grouping. 15 digits are an IMEI unless they carry an American Express prefix (34, 37).
+ * A payment card (13-19 digits, industry digit 2-6, or a 15-digit UATP card starting with 1) or an IMEI
+ * (15 digits), both Luhn-valid and in a usual grouping. Fifteen digits can be either: the IMEI's own 2-6-6-1
+ * grouping makes an IMEI; otherwise the prefixes of the 15-digit card networks (UATP 1, American Express
+ * 34, 37) make a card, an IMEI reporting body makes an IMEI, and an industry digit 2-6 a card.
  */
 export function cardLikeLabel(grouped: string): CardLikeLabel | undefined {
   const digits = compactDigits(grouped);
-  if (!digits || !isCardLikeGrouping(grouped.split(/[ -]/).map((g) => g.length)) || !luhnValid(digits)) return undefined;
-  if (digits.length === 15 && !/^3[47]/.test(digits)) return 'PHONEIMEI';
+  const groupLengths = grouped.split(/[ -]/).map((g) => g.length);
+  if (!digits || !isCardLikeGrouping(groupLengths) || !luhnValid(digits)) return undefined;
+  if (digits.length === 15) {
+    if (isImeiGrouping(groupLengths)) return 'PHONEIMEI';
+    if (/^(?:1|3[47])/.test(digits)) return 'CREDITCARDNUMBER';
+    if (IMEI_REPORTING_BODIES.has(digits.slice(0, 2))) return 'PHONEIMEI';
+  }
   return /^[2-6]\d{12,18}$/.test(digits) ? 'CREDITCARDNUMBER' : undefined;
 }
 
+/** Compact or grouped with spaces or with dashes (one separator throughout), country length and mod-97 checked. */
 export function isValidIban(text: string): boolean {
-  const compact = text.replace(/ /g, '');
+  if (text.includes(' ') && text.includes('-')) return false;
+  const compact = text.replace(/[ -]/g, '');
   if (!/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(compact) || !COUNTRY_CODES.has(compact.slice(0, 2))) return false;
   const expectedLength = IBAN_LENGTHS.get(compact.slice(0, 2));
   if (expectedLength !== undefined && compact.length !== expectedLength) return false;
@@ -47,19 +68,26 @@ export function isBicShaped(text: string): boolean {
   return /^[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?$/.test(text) && COUNTRY_CODES.has(text.slice(4, 6));
 }
 
+/** An address, internationalised ones included (RFC 6531: letters of any script in the local part and domain). */
 export function isValidEmail(text: string): boolean {
   const at = text.lastIndexOf('@');
   const local = text.slice(0, at);
   const domain = text.slice(at + 1);
   if (at < 1 || local.length > 64 || text.length > 254) return false;
-  if (!/^[\w.%+-]+$/.test(local) || /^\.|\.$|\.\./.test(local)) return false;
+  if (!/^[\p{L}\p{M}\p{N}_.%+-]+$/u.test(local) || /^[.\p{M}]|\.$|\.\./u.test(local)) return false;
   return isDomainName(domain);
 }
 
+/**
+ * A host name of two or more labels, internationalised (`пример.рф`) or in its punycode form
+ * (`xn--e1afmkfd.xn--p1ai`). The top-level domain is letters, in whatever script it decodes to.
+ */
 export function isDomainName(domain: string): boolean {
-  const labels = domain.split('.');
-  const label = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-  return labels.length >= 2 && labels.every((l) => label.test(l)) && /^[A-Za-z]{2,63}$/.test(labels.at(-1) ?? '');
+  const ascii = domainToASCII(domain); // '' when it is no valid IDN
+  const labels = ascii.split('.');
+  const label = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+  if (labels.length < 2 || ascii.length > 253 || !labels.every((l) => label.test(l))) return false;
+  return /^[\p{L}\p{M}]{2,63}$/u.test(domainToUnicode(labels.at(-1) ?? ''));
 }
 
 /** Dotted decimal, octets 0..255 without leading zeros (which some parsers read as octal). */
@@ -84,6 +112,12 @@ export function isValidIpv6(text: string): boolean {
 /** Six octets as `aa:bb:…` or `aa-bb-…` (one separator throughout) or Cisco's `aabb.ccdd.eeff`. */
 export function isValidMac(text: string): boolean {
   return /^[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}$/.test(text) || /^(?:[0-9A-Fa-f]{4}\.){2}[0-9A-Fa-f]{4}$/.test(text);
+}
+
+/** The broadcast address and the all-zero placeholder are in every network's traffic and name no device. */
+export function isBroadcastOrZeroMac(mac: string): boolean {
+  const hex = mac.replace(/[^0-9A-Fa-f]/g, '').toLowerCase();
+  return hex === 'ffffffffffff' || hex === '000000000000';
 }
 
 /** 17 characters without I, O, Q, with a correct check digit in position 9. */

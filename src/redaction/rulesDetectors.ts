@@ -5,6 +5,7 @@ import {
   cardLikeLabel,
   cryptoAddressLabel,
   isBicShaped,
+  isBroadcastOrZeroMac,
   isCardLikeGrouping,
   isDomainName,
   isValidEmail,
@@ -28,13 +29,29 @@ interface Detector {
   find(text: string): RuleFinding[];
 }
 
+// Letters of the scripts that put spaces between words. Han, kana, Hangul, Thai and their neighbours write
+// the next word or particle right against an address ("邮箱是zhang@qq.com"), so their letters bound one.
+const SPACED_SCRIPT_LETTER = String.raw`[[\p{L}\p{M}]--[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\p{sc=Hangul}\p{sc=Thai}\p{sc=Lao}\p{sc=Khmer}\p{sc=Myanmar}]]`;
+// Built with RegExp: set subtraction needs the `v` flag, which TypeScript checks only in literals for ES2024.
+const EMAIL_LOCAL_CHAR = String.raw`[${SPACED_SCRIPT_LETTER}\p{N}_.%+\-]`;
+const EMAIL_DOMAIN_CHAR = String.raw`[${SPACED_SCRIPT_LETTER}\p{N}\-]`;
+const EMAIL_CANDIDATE = new RegExp(
+  String.raw`(?<!${EMAIL_LOCAL_CHAR})${EMAIL_LOCAL_CHAR}+@${EMAIL_DOMAIN_CHAR}+(?:\.${EMAIL_DOMAIN_CHAR}+)+`,
+  'gv',
+);
+// Not glued to letters or digits: "v1.2.3.4" is a version and "IP192.168.1.1text" a token, neither an address.
+const IPV4_CANDIDATE = new RegExp(
+  String.raw`(?<![${SPACED_SCRIPT_LETTER}\p{N}_.])(?:\d{1,3}\.){3}\d{1,3}(?![${SPACED_SCRIPT_LETTER}\p{N}_]|\.\d)`,
+  'gv',
+);
+
 const DETECTORS: readonly Detector[] = [
   { labels: ['CREDITCARDNUMBER', 'PHONEIMEI'], find: findCardsAndImeis },
   { labels: ['IBAN'], find: findIbans },
   { labels: ['BIC'], find: findBics },
-  { labels: ['EMAIL'], find: patternDetector(/(?<![\w.%+-])[\w.%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/g, 'EMAIL', isValidEmail) },
+  { labels: ['EMAIL'], find: patternDetector(EMAIL_CANDIDATE, 'EMAIL', isValidEmail) },
   { labels: ['URL'], find: findUrls },
-  { labels: ['IPV4'], find: patternDetector(/(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\d|\.\d)/g, 'IPV4', isValidIpv4) },
+  { labels: ['IPV4'], find: patternDetector(IPV4_CANDIDATE, 'IPV4', isValidIpv4) },
   { labels: ['IPV6'], find: findIpv6 },
   { labels: ['MAC'], find: findMacs },
   { labels: ['VEHICLEVIN'], find: patternDetector(/(?<![A-Za-z0-9])[A-HJ-NPR-Z0-9]{17}(?![A-Za-z0-9])/g, 'VEHICLEVIN', isValidVin) },
@@ -125,9 +142,9 @@ function longestCardWindow(text: string, groups: ReadonlyArray<{ start: number; 
   return undefined;
 }
 
-// Upper-case only: an IBAN is printed in capitals, and this keeps ordinary words out.
-// At most 30 more characters and their group spaces, plus room for a following word.
-const IBAN_RUN = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,42}/g;
+// Upper-case only: an IBAN is printed in capitals, and this keeps ordinary words out. Grouped with spaces
+// (at most 30 more characters and their group spaces, plus room for a following word) or with dashes.
+const IBAN_RUN = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:(?: ?[A-Z0-9]){11,42}|(?:-?[A-Z0-9]){11,30}(?![A-Za-z0-9]|-[A-Za-z0-9]))/g;
 
 function findIbans(text: string): RuleFinding[] {
   const found: RuleFinding[] = [];
@@ -212,7 +229,7 @@ const MAC_CANDIDATE =
 // The dotted form must contain a hex letter, or any "1234.5678.9012" would be a MAC.
 function findMacs(text: string): RuleFinding[] {
   return [...text.matchAll(MAC_CANDIDATE)]
-    .filter((m) => isValidMac(m[0]) && (!m[0].includes('.') || /[A-Fa-f]/.test(m[0])))
+    .filter((m) => isValidMac(m[0]) && !isBroadcastOrZeroMac(m[0]) && (!m[0].includes('.') || /[A-Fa-f]/.test(m[0])))
     .map((m) => finding(text, m.index, m.index + m[0].length, 'MAC'));
 }
 

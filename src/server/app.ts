@@ -106,7 +106,8 @@ async function assemble(app: ZodApp, deps: AppOptions): Promise<AdaptdApp> {
   await app.register(metrics.plugin);
   await app.register(authPlugin, { grants: deps.apiKeys ?? [] });
   const serving = new GenerationServing({
-    limits: { maxTokens: deps.config.maxTokens, maxMessages: deps.config.maxMessages },
+    // `schema`: the config has the JSON-schema limits under the same names.
+    limits: { maxTokens: deps.config.maxTokens, maxMessages: deps.config.maxMessages, schema: deps.config },
     metrics: metrics.generation,
     engine: engine,
     catalogue: catalogue,

@@ -8,7 +8,8 @@ import type { ErrorEnvelope } from '../protocol/errors.js';
 import { PromptRenderError } from '../translate/chatPrompt.js';
 import { AdapterProfileError } from '../adapters/adapterProfileFiles.js';
 import { DeadlineExceededError } from './sse.js';
-import { UnsupportedSchemaError } from '../translate/jsonSchemaErrors.js';
+import { SchemaLimitError, UnsupportedSchemaError } from '../translate/jsonSchemaErrors.js';
+import { envName, kebab } from '../config/serverConfig.js';
 import { RedactionCallError, RedactionInputError } from '../redaction/redactionErrors.js';
 import { redactionFailureMessage } from '../serving/redactionFailureMessage.js';
 import { DocumentTooLongError, InvalidRequestError, ModelNotFoundError, UnusableProfileError } from '../serving/servingErrors.js';
@@ -51,6 +52,9 @@ function paramFromPath(path: string): string | null {
   return parts.reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');
 }
 
+/** The request field a schema came from: "tools[0].function.parameters" → "tools". */
+const schemaParam = (source: string) => (source.startsWith('tools') ? 'tools' : 'response_format');
+
 /** Error classes raised by other layers, each with its one HTTP meaning. Adapter file problems are 422. */
 const typedErrors: Array<[new (...args: any[]) => Error, (error: any) => ApiError]> = [
   [AdapterNotFoundError, (e: AdapterNotFoundError) => new ApiError(404, e.message, 'model', 'model_not_found')],
@@ -67,7 +71,9 @@ const typedErrors: Array<[new (...args: any[]) => Error, (error: any) => ApiErro
   [DeadlineExceededError, (e) => new ApiError(503, e.message, null, 'deadline_exceeded', { 'retry-after': '1' })],
   [PromptRenderError, (e) => new ApiError(400, e.message, 'messages', 'template_error')],
   [AdapterProfileError, (e: AdapterProfileError) => new ApiError(422, e.message, e.field, 'invalid_profile')],
-  [UnsupportedSchemaError, (e: UnsupportedSchemaError) => new ApiError(400, e.message, e.source.startsWith('tools') ? 'tools' : 'response_format', `unsupported_schema:${e.keyword}`)],
+  [UnsupportedSchemaError, (e: UnsupportedSchemaError) => new ApiError(400, e.message, schemaParam(e.source), `unsupported_schema:${e.keyword}`)],
+  [SchemaLimitError, (e: SchemaLimitError) =>
+    new ApiError(400, `${e.message} (--${kebab(e.limit)}, ${envName(e.limit)})`, schemaParam(e.source), 'unsupported_schema')],
   // Fail closed: a redact call that cannot be trusted is the text's error, never its original text as a success.
   [RedactionCallError, (e: RedactionCallError) => new ApiError(422, redactionFailureMessage(e), null, `redact_call_failed:${e.reason}`)],
   [RedactionInputError, (e) => new ApiError(400, e.message, null, 'invalid_redaction_request')],

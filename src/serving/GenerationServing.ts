@@ -5,7 +5,7 @@ import type { ChatCompletionRequest } from '../protocol/chatCompletions.js';
 import type { CompletionRequest } from '../protocol/completions.js';
 import { contentText, renderProfilePrompt, withToolInstructions } from '../translate/chatPrompt.js';
 import { ChatOutputShaper, type OutputMode, type ShapedResult } from '../translate/ChatOutputShaper.js';
-import { jsonSchemaToGbnf } from '../translate/jsonSchemaGrammar.js';
+import { jsonSchemaToGbnf, type JsonSchemaLimits } from '../translate/jsonSchemaGrammar.js';
 import type { PromptProfile } from '../translate/PromptProfile.js';
 import { toolCallGrammar, type ToolCallSyntax } from '../translate/toolCallSyntax.js';
 import type { ResponseIdentity } from '../translate/chatResponse.js';
@@ -50,8 +50,8 @@ export interface CompletedChat extends Omit<CollectedGeneration, 'finishReason'>
 }
 
 export interface ServingOptions {
-  /** Largest max_tokens a request may ask for, and most messages in one conversation. */
-  limits: { maxTokens: number; maxMessages: number };
+  /** Largest max_tokens a request may ask for, most messages in one conversation, what a JSON schema may cost. */
+  limits: { maxTokens: number; maxMessages: number; schema: JsonSchemaLimits };
   metrics?: GenerationMetrics;
   engine: LlamaEngine;
   catalogue: AdapterCatalogue;
@@ -77,7 +77,7 @@ export class GenerationServing {
     }
     const selection = resolveAdapterSelection(body, this.options.baseId, this.options.catalogue, visible);
     const profile = selectPromptProfile(body.profile, selection, this.options.catalogue, this.baseChatTemplate);
-    const outputPlan = chatOutputPlan(body, profile.syntax);
+    const outputPlan = chatOutputPlan(body, profile.syntax, this.options.limits.schema);
     const promptTokens = this.chatPromptTokens(body, profile, outputPlan);
     const plan = this.plan('chatcmpl', selection, promptTokens, body.max_completion_tokens ?? body.max_tokens ?? undefined, body);
     const stop = [...plan.request.stop, ...profile.stop];
@@ -169,7 +169,7 @@ export class GenerationServing {
 }
 
 /** Decides from tools, tool_choice and response_format how output is constrained and read. */
-function chatOutputPlan(body: ChatCompletionRequest, syntax: ToolCallSyntax): ChatOutputPlan {
+function chatOutputPlan(body: ChatCompletionRequest, syntax: ToolCallSyntax, limits: JsonSchemaLimits): ChatOutputPlan {
   const tools = body.tools ?? [];
   const choice = body.tool_choice ?? (tools.length > 0 ? 'auto' : 'none');
   const functions = tools.map((t) => t.function);
@@ -177,19 +177,19 @@ function chatOutputPlan(body: ChatCompletionRequest, syntax: ToolCallSyntax): Ch
     throw new InvalidRequestError('tool_choice requires tools', 'tool_choice', 'invalid_value');
   }
   if (choice === 'required') {
-    return { output: { kind: 'forced', syntax }, grammar: toolCallGrammar(functions, syntax, body.parallel_tool_calls ?? true), promptTools: tools };
+    return { output: { kind: 'forced', syntax }, grammar: toolCallGrammar(functions, syntax, body.parallel_tool_calls ?? true, limits), promptTools: tools };
   }
   if (typeof choice === 'object') {
     const named = functions.find((f) => f.name === choice.function.name);
     if (!named) throw new InvalidRequestError(`tool_choice names "${choice.function.name.slice(0, 64)}", which is not in tools`, 'tool_choice', 'invalid_value');
-    return { output: { kind: 'forced', syntax }, grammar: toolCallGrammar([named], syntax, false), promptTools: tools };
+    return { output: { kind: 'forced', syntax }, grammar: toolCallGrammar([named], syntax, false, limits), promptTools: tools };
   }
   const format = body.response_format;
   const grammar =
     format?.type === 'json_object'
       ? jsonSchemaToGbnf({ type: 'object' }).grammar
       : format?.type === 'json_schema'
-        ? jsonSchemaToGbnf(format.json_schema.schema ?? { type: 'object' }).grammar
+        ? jsonSchemaToGbnf(format.json_schema.schema ?? { type: 'object' }, { limits }).grammar
         : undefined;
   if (choice === 'auto') return { output: { kind: 'auto', syntax }, grammar, promptTools: tools };
   return { output: { kind: 'text' }, grammar, promptTools: [] };

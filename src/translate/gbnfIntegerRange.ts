@@ -1,13 +1,15 @@
+/** The largest magnitude a generated integer has: 16 digits, so a sampler cannot grow a number forever. */
+export const MAX_INTEGER_DIGITS = 16;
+export const LARGEST_INTEGER = 10n ** BigInt(MAX_INTEGER_DIGITS) - 1n;
+
 /**
- * A GBNF expression for the decimal integers in [min, max], in JSON's spelling (no leading zeros, "-" only on
- * negatives). An open side stops at `maxDigits` digits, so a sampler cannot grow a number forever.
- * Returns undefined when the range is empty.
+ * A GBNF expression for the decimal integers in [min, max] that have at most MAX_INTEGER_DIGITS digits, in JSON's
+ * spelling (no leading zeros, "-" only on negatives). A bound further out (`1e300`) is clamped, which also keeps
+ * the expression small. Returns undefined when no such integer is in the range.
  */
-export function gbnfIntegerRange(min: bigint | undefined, max: bigint | undefined, maxDigits = 16): string | undefined {
-  const digitsOf = (value: bigint | undefined) => (value === undefined ? 0 : (value < 0n ? -value : value).toString().length);
-  const limit = 10n ** BigInt(Math.max(maxDigits, digitsOf(min), digitsOf(max))) - 1n;
-  const low = min ?? -limit;
-  const high = max ?? limit;
+export function gbnfIntegerRange(min: bigint | undefined, max: bigint | undefined): string | undefined {
+  const low = min === undefined || min < -LARGEST_INTEGER ? -LARGEST_INTEGER : min;
+  const high = max === undefined || max > LARGEST_INTEGER ? LARGEST_INTEGER : max;
   if (low > high) return undefined;
 
   const alternatives: string[] = [];

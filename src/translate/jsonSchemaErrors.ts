@@ -28,3 +28,29 @@ export class UnsupportedSchemaError extends Error {
     super(`${source}: "${keyword}" at ${where} ${verdict}${detail ? ` (${detail})` : ''}`);
   }
 }
+
+import type { JsonSchemaLimits } from './jsonSchemaLimits.js';
+
+const LIMIT_WORDING: Record<keyof JsonSchemaLimits, string> = {
+  maxSchemaNodes: 'JSON values',
+  maxSchemaDepth: 'levels of nesting',
+  maxSchemaEnumValues: 'enum and const values',
+  maxGrammarBytes: 'bytes of output grammar',
+};
+
+/**
+ * A schema over one of the JsonSchemaLimits. Thrown before the large part of the work (or, for the grammar size,
+ * as soon as the grammar being built passes it), so a schema bomb costs no more memory than its own text.
+ */
+export class SchemaLimitError extends Error {
+  override readonly name = 'SchemaLimitError';
+
+  constructor(
+    readonly limit: keyof JsonSchemaLimits,
+    readonly value: number,
+    /** Where the schema came from, as in UnsupportedSchemaError. */
+    readonly source: string,
+  ) {
+    super(`${source}: the schema needs more than ${value} ${LIMIT_WORDING[limit]}, this server's limit`);
+  }
+}

@@ -1,10 +1,12 @@
-import { gbnfIntegerRange } from './gbnfIntegerRange.js';
-import { GbnfRuleSet, gbnfLiteral, renderGbnf } from './gbnfRules.js';
-import { UnsupportedSchemaError } from './jsonSchemaErrors.js';
+import { gbnfIntegerRange, LARGEST_INTEGER, MAX_INTEGER_DIGITS } from './gbnfIntegerRange.js';
+import { GbnfRuleSet, gbnfChoice, gbnfLiteral, renderGbnf } from './gbnfRules.js';
+import { SchemaLimitError, UnsupportedSchemaError } from './jsonSchemaErrors.js';
+import { checkSchemaSize, DEFAULT_JSON_SCHEMA_LIMITS, type JsonSchemaLimits } from './jsonSchemaLimits.js';
 import { stringFormatRule, SUPPORTED_STRING_FORMATS } from './jsonSchemaFormats.js';
 import { canonicalJson, checkOneOfExclusive, hasKind, inferKinds, resolveLocalRef, type JsonKind } from './jsonSchemaShapes.js';
 
-export { UnsupportedSchemaError } from './jsonSchemaErrors.js';
+export { SchemaLimitError, UnsupportedSchemaError } from './jsonSchemaErrors.js';
+export { DEFAULT_JSON_SCHEMA_LIMITS, type JsonSchemaLimits } from './jsonSchemaLimits.js';
 export { GbnfRuleSet, renderGbnf } from './gbnfRules.js';
 
 /**
@@ -24,8 +26,10 @@ export interface JsonSchemaGrammarOptions {
   whitespace?: JsonWhitespaceStyle;
   /** Names the schema's origin in error messages. Default "response_format.json_schema". */
   source?: string;
-  /** Add the rules to this set (to embed the value in a larger grammar) instead of a new one. */
+  /** Add the rules to this set (to embed the value in a larger grammar) instead of a new one; its byte limit applies. */
   ruleSet?: GbnfRuleSet;
+  /** What the schema may cost; default DEFAULT_JSON_SCHEMA_LIMITS. Exceeding one throws SchemaLimitError. */
+  limits?: JsonSchemaLimits;
 }
 
 export interface JsonSchemaRules {
@@ -56,8 +60,11 @@ export function formatJson(value: unknown, style: JsonWhitespaceStyle = 'spaced'
 
 /** The rules for `schema`, to embed `rootRule` in a larger grammar. Throws UnsupportedSchemaError. */
 export function buildJsonSchemaRules(schema: unknown, options: JsonSchemaGrammarOptions = {}): JsonSchemaRules {
-  const ruleSet = options.ruleSet ?? new GbnfRuleSet();
-  const converter = new SchemaConverter(schema, ruleSet, options.whitespace ?? 'spaced', options.source ?? 'response_format.json_schema');
+  const source = options.source ?? 'response_format.json_schema';
+  const limits = options.limits ?? DEFAULT_JSON_SCHEMA_LIMITS;
+  checkSchemaSize(schema, limits, source);
+  const ruleSet = options.ruleSet ?? new GbnfRuleSet({ maxBytes: limits.maxGrammarBytes, source });
+  const converter = new SchemaConverter(schema, ruleSet, options.whitespace ?? 'spaced', source, limits.maxSchemaDepth);
   const rootRule = converter.convertRoot(options.rootRuleName ?? 'root');
   // Lazy: a caller embedding these rules in a larger set may still have its own rules reserved but undefined.
   return { ruleSet, get rules() { return ruleSet.toMap(); }, rootRule };
@@ -108,9 +115,13 @@ class SchemaConverter {
   /** Targets being converted with no `{` or `[` emitted since: meeting one again would be left recursion. */
   #bareRefs = new Set<string>();
   #rootRule = '';
+  /** Schemas being converted, one inside the other (a `$ref` chain nests too): bounded, so no stack overflow. */
+  #depth = 0;
+  readonly #maxDepth: number;
 
-  constructor(root: unknown, rules: GbnfRuleSet, style: JsonWhitespaceStyle, source: string) {
+  constructor(root: unknown, rules: GbnfRuleSet, style: JsonWhitespaceStyle, source: string, maxDepth: number) {
     this.#root = root;
+    this.#maxDepth = maxDepth;
     this.#rules = rules;
     this.#style = style;
     this.#source = source;
@@ -163,8 +174,7 @@ class SchemaConverter {
   }
 
   #integer(): string {
-    // At most 16 digits: a sampler cannot grow a number forever.
-    return this.#shared('json-integer', () => '"-"? ("0" | [1-9] [0-9]{0,15})');
+    return this.#shared('json-integer', () => `"-"? ("0" | [1-9] [0-9]{0,${MAX_INTEGER_DIGITS - 1}})`);
   }
 
   #number(): string {
@@ -223,6 +233,16 @@ class SchemaConverter {
    * `into`, when given, is a reserved rule that a structured value may define directly.
    */
   #expr(schema: unknown, path: string, hint: string, into?: string): string {
+    if (this.#depth >= this.#maxDepth) throw new SchemaLimitError('maxSchemaDepth', this.#maxDepth, this.#source);
+    this.#depth++;
+    try {
+      return this.#schemaExpr(schema, path, hint, into);
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  #schemaExpr(schema: unknown, path: string, hint: string, into?: string): string {
     if (schema === true) return this.#anyValue();
     if (schema === false) this.#unsatisfiable('false', path, 'the schema false matches no value');
     if (!isSchemaObject(schema)) this.#invalid('schema', path, 'a schema must be an object or a boolean');
@@ -253,7 +273,7 @@ class SchemaConverter {
       return this.#union(composition, schema[composition], path, hint, into);
     }
 
-    if ('enum' in schema || 'const' in schema) return this.#enum(schema, path);
+    if ('enum' in schema || 'const' in schema) return this.#enum(schema, path, hint);
 
     const kinds = this.#kinds(schema, path);
     if (kinds === undefined) return this.#anyValue();
@@ -345,7 +365,7 @@ class SchemaConverter {
     return `(${alternatives.join(' | ')})`;
   }
 
-  #enum(schema: SchemaObject, path: string): string {
+  #enum(schema: SchemaObject, path: string, hint: string): string {
     const other = Object.keys(schema).find((keyword) =>
       CONSTRAINTS.has(keyword) && !['enum', 'const', 'type', 'uniqueItems'].includes(keyword));
     if (other !== undefined) this.#unsupported(other, path, `next to "${'enum' in schema ? 'enum' : 'const'}"`);
@@ -365,9 +385,8 @@ class SchemaConverter {
     if (kinds !== undefined) {
       values = values.filter((value) => hasKind(value, kinds));
     }
-    const literals = [...new Set(values.map((value) => gbnfLiteral(formatJson(value, this.#style))))];
-    if (literals.length === 0) this.#unsatisfiable('enum' in schema ? 'enum' : 'const', path, 'no listed value is allowed by the schema');
-    return literals.length === 1 ? literals[0] : `(${literals.join(' | ')})`;
+    if (values.length === 0) this.#unsatisfiable('enum' in schema ? 'enum' : 'const', path, 'no listed value is allowed by the schema');
+    return gbnfChoice(this.#rules, `${hint}-enum`, values.map((value) => formatJson(value, this.#style)));
   }
 
   #count(schema: SchemaObject, keyword: string, path: string): number | undefined {
@@ -418,8 +437,13 @@ class SchemaConverter {
       }
     }
     if (low === undefined && high === undefined) return this.#integer();
+    const lowKeyword = 'minimum' in schema ? 'minimum' : 'exclusiveMinimum';
+    if (low !== undefined && high !== undefined && low > high) this.#unsatisfiable(lowKeyword, path, 'no integer lies within the bounds');
     const range = gbnfIntegerRange(low, high);
-    if (range === undefined) this.#unsatisfiable('minimum' in schema ? 'minimum' : 'exclusiveMinimum', path, 'no integer lies within the bounds');
+    if (range === undefined) {
+      const keyword = low !== undefined && low > LARGEST_INTEGER ? lowKeyword : 'maximum' in schema ? 'maximum' : 'exclusiveMaximum';
+      this.#unsupported(keyword, path, `generated integers have at most ${MAX_INTEGER_DIGITS} digits, and none of those is within the bounds`);
+    }
     return range;
   }
 
@@ -482,24 +506,21 @@ class SchemaConverter {
     // The last member that can come first: the first required one, or any when all are optional.
     const lastFirst = firstRequired === -1 ? members.length - 1 : firstRequired;
 
-    // after(i): members i.. once something was written. Past lastFirst it is referenced once, so it is inlined.
-    const afterRules = new Map<number, string>();
-    const after = (index: number): string => {
-      if (index >= members.length) return '';
+    const element = (index: number) => {
       const member = `${this.#comma} ${pair(index)}`;
-      const element = members[index].required ? member : `(${member})?`;
-      if (index > lastFirst) return [element, after(index + 1)].filter(Boolean).join(' ');
-      let name = afterRules.get(index);
-      if (name === undefined) {
-        name = this.#rules.reserve(`${hint}-after-${members[index].name}`);
-        afterRules.set(index, name);
-        this.#rules.define(name, [element, after(index + 1)].filter(Boolean).join(' '));
-      }
-      return name;
+      return members[index].required ? member : `(${member})?`;
     };
+    // after[i]: members i.. once something was written. Those past lastFirst are referenced once, so they are
+    // inlined in one piece; up to lastFirst each is a rule. Built from the back without recursion or re-copying
+    // the rest: a schema may have thousands of properties.
+    const after: string[] = [];
+    after[lastFirst + 1] = members.slice(lastFirst + 1).map((_, offset) => element(lastFirst + 1 + offset)).join(' ');
+    for (let index = lastFirst; index > 0; index--) {
+      after[index] = this.#rules.add(`${hint}-after-${members[index].name}`, [element(index), after[index + 1]].filter(Boolean).join(' '));
+    }
 
     const starts: string[] = [];
-    for (let index = 0; index <= lastFirst; index++) starts.push([pair(index), after(index + 1)].filter(Boolean).join(' '));
+    for (let index = 0; index <= lastFirst; index++) starts.push([pair(index), after[index + 1]].filter(Boolean).join(' '));
     const choice = starts.length === 1 ? starts[0] : `(${starts.join(' | ')})`;
     return firstRequired === -1 ? `${starts.length === 1 ? `(${choice})` : choice}?` : choice;
   }

@@ -88,6 +88,9 @@ interface Shape {
 
 type Mode = 'generated' | 'accepted';
 
+/** References followed in a row before giving up on knowing the shape; keeps the recursion shallow. */
+const MAX_REFERENCE_CHAIN = 64;
+
 const anything = (): Shape => ({ kinds: new Set(ALL_KINDS), discriminators: new Map() });
 
 function finite(values: unknown[]): Shape {
@@ -125,7 +128,8 @@ function shapeOf(schema: unknown, root: unknown, mode: Mode, visiting: Set<strin
 
   if (typeof s.$ref === 'string') {
     const resolved = resolveLocalRef(root, s.$ref);
-    if (!('pointer' in resolved) || visiting.has(resolved.pointer)) return anything();
+    // A long chain of references is cut short: "anything" only makes a oneOf less likely to be proven exclusive.
+    if (!('pointer' in resolved) || visiting.has(resolved.pointer) || visiting.size >= MAX_REFERENCE_CHAIN) return anything();
     const inner = new Set(visiting).add(resolved.pointer);
     return shapeOf(resolved.target, root, mode, inner);
   }

@@ -1,6 +1,6 @@
 import type { ToolCallSyntaxName } from '../protocol/adapterProfile.js';
 import { GbnfRuleSet, gbnfLiteral, renderGbnf } from './gbnfRules.js';
-import { buildJsonSchemaRules } from './jsonSchemaGrammar.js';
+import { buildJsonSchemaRules, DEFAULT_JSON_SCHEMA_LIMITS } from './jsonSchemaGrammar.js';
 
 export type { ToolCallSyntaxName } from '../protocol/adapterProfile.js';
 
@@ -62,16 +62,18 @@ export function parametersSchema(tool: ToolForGrammar): Record<string, unknown> 
 
 /**
  * A grammar that admits only calls of `tools` in `syntax`, each with arguments valid against its schema:
- * exactly one call, or one or more when `parallel`.
+ * exactly one call, or one or more when `parallel`. Throws UnsupportedSchemaError and SchemaLimitError.
  */
-export function toolCallGrammar(tools: ToolForGrammar[], syntax: ToolCallSyntax, parallel: boolean): string {
-  const rules = new GbnfRuleSet();
+export function toolCallGrammar(tools: ToolForGrammar[], syntax: ToolCallSyntax, parallel: boolean, limits = DEFAULT_JSON_SCHEMA_LIMITS): string {
+  // One grammar for all the tools, so the grammar size limit applies to them together.
+  const rules = new GbnfRuleSet({ maxBytes: limits.maxGrammarBytes, source: 'tools' });
   const root = rules.reserve('root');
   const calls = tools.map((tool, index) => {
     const { rootRule } = buildJsonSchemaRules(parametersSchema(tool), {
       ruleSet: rules,
       rootRuleName: `${tool.name}-arguments`,
       source: `tools[${index}].function.parameters`,
+      limits,
     });
     return rules.add(`call-${tool.name}`, `${gbnfLiteral(callPrefix(syntax, tool.name))} ${rootRule} ${gbnfLiteral(callSuffix(syntax))}`);
   });

@@ -8,6 +8,7 @@ import { runRedact } from '../../src/cli/redactCommand.js';
 import { piiCorpus } from '../helpers/piiCorpus.js';
 import { startTestServer } from '../helpers/testServer.js';
 import { captureIo } from '../helpers/scriptedEndpoint.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const dir = t.testdir();
 const file = (name: string) => path.join(dir, name);
@@ -137,7 +138,7 @@ t.test('10,000 rows killed with SIGKILL three times and resumed: exactly every r
     const [from, to] = [[0.05, 0.15], [0.3, 0.4], [0.55, 0.6]][kill];
     const threshold = Math.max(before + 200, Math.floor(total * (from + Math.random() * (to - from))));
     const { child, exit } = spawnCli([input, out, '--detectors', 'rules', '--concurrency', '8']);
-    while (committed() < threshold && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitFor(() => committed() >= threshold || child.exitCode !== null, { what: `${threshold} rows committed`, intervalMs: 5 });
     await new Promise((resolve) => setTimeout(resolve, Math.random() * 30));
     child.kill('SIGKILL');
     const result = await exit;

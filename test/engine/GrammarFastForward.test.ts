@@ -42,3 +42,14 @@ t.test('when the native grammar refuses a token, forcing stops for the rest of t
   forward.follow('abcd1');
   t.same(forward.forcedTokens(100), [], 'no more shortcuts once the two readings disagreed');
 });
+
+t.test('a grammar too ambiguous for the reader, found mid-answer: forcing stops, the answer goes on', async (t) => {
+  // 5,000 alternatives after "{" are more parse stacks than the reader follows; it finds out only on reading "{".
+  const values = Array.from({ length: 5000 }, (_, i) => `"v${i}"`).join(' | ');
+  const forward = new GrammarFastForward(GbnfGrammar.parse(`root ::= "{" (${values}) "}"`).start(), characterTokenizer, native(() => true).state, []);
+  t.same(forward.forcedTokens(100), [], 'a one-character run leaves its only token to the model');
+  t.doesNotThrow(() => forward.follow('{'), 'reading on past the point it cannot follow');
+  t.same(forward.forcedTokens(100), [], 'nothing more is forced');
+  t.doesNotThrow(() => forward.follow('{"v42"'));
+  t.same(forward.forcedTokens(100), []);
+});

@@ -113,3 +113,12 @@ t.test('switched off, nothing is inserted and the output is still valid', async 
   t.equal(done.forcedTokens, 0);
   t.equal(schemaViolation(schema, text), undefined);
 });
+
+t.test('a grammar the reader gives up on mid-answer is still enforced by llama.cpp alone', async (t) => {
+  // Its opening is forced; past it, 5,000 alternatives are more than the reader follows.
+  const values = Array.from({ length: 5000 }, (_, i) => `"\\"k${i}\\""`);
+  const grammar = `root ::= "{\\"value\\": " (${values.join(' | ')}) "}"`;
+  const { text, done } = await decode(engine, grammar, { seed: 3, maxTokens: 16 });
+  t.match(text, /^\{"value": "k\d+"\}$/, 'a complete, valid answer');
+  t.ok(done.forcedTokens > 0, 'the opening was still inserted');
+});

@@ -1,6 +1,8 @@
 import t from 'tap';
 import { ensureTestModels } from '../../scripts/generate-test-models.js';
+import { metricSum, scrapeMetrics } from '../helpers/metrics.js';
 import { startTestServer } from '../helpers/testServer.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 // A request that lands on a used sequence first trims its cache to the new prompt. node-llama-cpp trims under the
 // context's lock, which its batch loop holds while any sequence keeps generating; the engine pauses generating
@@ -23,8 +25,9 @@ t.test('a request arriving while another generates starts at once, though its se
     finished.push('long');
     return answer;
   });
-  while (server.engine.pool.load.running < 2) await new Promise((resolve) => setTimeout(resolve, 5));
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  // Both are generating once each has produced its first text (the three warm-ups account for three).
+  const firstTokens = async () => metricSum(await scrapeMetrics(server.url), 'adaptd_time_to_first_token_seconds_count');
+  await waitFor(async () => (await firstTokens()) >= 5, { what: 'both long answers generating', intervalMs: 5 });
   const short = ask('a different, short question', 2).then((answer) => {
     finished.push('short');
     return answer;

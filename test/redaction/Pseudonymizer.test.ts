@@ -52,7 +52,9 @@ t.test('structured fakes pass the rules validators with the same label', async (
   t.ok(structured.length >= 12, 'the samples cover the rules labels');
   const extra: Array<[string, string]> = [
     ['CREDITCARDNUMBER', '378282246310005'], ['CREDITCARDNUMBER', '5500-0000-0000-0004'],
+    ['CREDITCARDNUMBER', '135410014004955'], ['CREDITCARDNUMBER', '1354 1001 4004 955'],
     ['IBAN', 'GB82WEST12345698765432'], ['IBAN', 'FR1420041010050500013M02606'], ['BIC', 'CHASUS33XXX'],
+    ['IBAN', 'AL47-2121-1009-0000-0002-3569-8741'], ['EMAIL', 'иван@пример.рф'], ['URL', 'http://пример.рф/'],
     ['MAC', '001a.2b3c.4d5e'], ['MAC', '00-1a-2b-3c-4d-5e'], ['IPV6', '2001:DB8::1'], ['URL', 'www.acme.org'],
     ['ETHEREUMADDRESS', '0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed'],
     ['BITCOINADDRESS', '3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy'],

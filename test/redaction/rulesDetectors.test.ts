@@ -1,4 +1,6 @@
 import t from 'tap';
+import { redactDocument } from '../../src/redaction/redactDocument.js';
+import { loadRedactorSpec } from '../../src/redaction/redactorSpec.js';
 import { detectRules, RULE_LABELS, trimUrlEnd } from '../../src/redaction/rulesDetectors.js';
 
 // Each valid value must be found exactly, with its label, inside a sentence.
@@ -10,8 +12,18 @@ const VALID: Array<[label: string, value: string]> = [
   ['CREDITCARDNUMBER', '4222222222222'],
   ['CREDITCARDNUMBER', '2223000048400011'],
   ['CREDITCARDNUMBER', '3782 822463 10005'],
+  // UATP: 15 digits like an IMEI, but no IMEI reporting body starts with 1.
+  ['CREDITCARDNUMBER', '135410014004955'],
+  ['CREDITCARDNUMBER', '1354 1001 4004 955'],
+  ['CREDITCARDNUMBER', '201412345678902'],
   ['PHONEIMEI', '490154203237518'],
   ['PHONEIMEI', '35-209900-176148-1'],
+  ['PHONEIMEI', '352099001761481'],
+  ['PHONEIMEI', '013263002123452'],
+  ['PHONEIMEI', '860123456789014'],
+  ['PHONEIMEI', '990008623456782'],
+  // The IMEI's own 2-6-6-1 grouping, whatever the first digits (data set generators write them so).
+  ['PHONEIMEI', '12-345678-901234-7'],
   ['IBAN', 'DE89 3704 0044 0532 0130 00'],
   ['IBAN', 'GB82WEST12345698765432'],
   ['IBAN', 'FR1420041010050500013M02606'],
@@ -19,13 +31,24 @@ const VALID: Array<[label: string, value: string]> = [
   ['IBAN', 'BE68539007547034'],
   ['IBAN', 'CH9300762011623852957'],
   ['IBAN', 'NO9386011117947'],
+  ['IBAN', 'AL47-2121-1009-0000-0002-3569-8741'],
+  ['IBAN', 'AL47 2121 1009 0000 0002 3569 8741'],
+  ['IBAN', 'DE89-3704-0044-0532-0130-00'],
   ['BIC', 'BOFAUS3N'],
   ['BIC', 'CHASUS33XXX'],
   ['EMAIL', 'jane.doe+tag@example.co.uk'],
   ['EMAIL', 'x_y-z@mail.example.com'],
+  ['EMAIL', 'a@xn--d1acufc.xn--p1ai'],
+  ['EMAIL', 'иван@пример.рф'],
+  ['EMAIL', 'josé@exämple.de'],
+  ['EMAIL', 'e\u0301@c.com'],
+  ['EMAIL', 'info@example.xn--11b4c3d'],
   ['URL', 'https://example.com/path?q=1&r=2'],
   ['URL', 'www.example.org/about'],
   ['URL', 'http://192.168.0.1:8080/admin'],
+  ['URL', 'http://пример.рф/'],
+  ['URL', 'https://xn--e1afmkfd.xn--p1ai/контакты'],
+  ['URL', 'www.пример.рф'],
   ['IPV4', '192.168.0.1'],
   ['IPV4', '8.8.8.8'],
   ['IPV4', '255.255.255.255'],
@@ -37,6 +60,8 @@ const VALID: Array<[label: string, value: string]> = [
   ['MAC', '00:1A:2B:3C:4D:5E'],
   ['MAC', '00-1a-2b-3c-4d-5e'],
   ['MAC', '001a.2b3c.4d5e'],
+  ['MAC', '00:00:00:00:00:01'],
+  ['MAC', 'FF:FF:FF:FF:FF:FE'],
   ['VEHICLEVIN', '1HGCM82633A004352'],
   ['VEHICLEVIN', '1M8GDM9AXKP042788'],
   ['ETHEREUMADDRESS', '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed'],
@@ -62,21 +87,34 @@ const INVALID: Array<[why: string, value: string]> = [
   ['card digits grouped oddly', '41 11 11 11 11 11 11 11'],
   ['card with mixed separators', '4111-1111 1111-1111'],
   ['IMEI with wrong Luhn digit', '490154203237519'],
+  ['UATP card with wrong Luhn digit', '135410014004956'],
+  ['15 Luhn-valid digits of no IMEI body or card industry', '712345678901230'],
   ['IBAN with wrong check', 'DE89 3704 0044 0532 0130 01'],
   ['IBAN with swapped digits', 'GB82WEST12345698765423'],
   ['IBAN one character short', 'DE89370400440532013'],
   ['IBAN of an unknown country', 'ZZ89370400440532013000'],
+  ['dashed IBAN with wrong check', 'AL47-2121-1009-0000-0002-3569-8742'],
+  ['IBAN with mixed separators', 'AL47-2121 1009-0000-0002-3569-8741'],
+  ['IBAN with a doubled dash', 'AL47--2121-1009-0000-0002-3569-8741'],
+  ['dashed IBAN continued by more characters', 'AL47-2121-1009-0000-0002-3569-8741-77'],
   ['BIC-shaped word without context', 'BUSINESS'],
   ['BIC without digit or context', 'DEUTDEFF'],
   ['BIC with an unknown country', 'ABCDXY12'],
   ['e-mail with double dot', 'jane..doe@example.com'],
   ['e-mail without top-level domain', 'jane@example'],
   ['e-mail starting with a dot', '.jane@example.com'],
+  ['e-mail on a top-level domain with a digit', 'jane@example.c0m'],
+  ['e-mail on punycode that does not decode', 'jane@example.xn--zz'],
+  ['e-mail on a punycode label that does not decode', 'jane@xn--zz.com'],
   ['URL without a host', 'http://'],
   ['URL with a single-label host', 'https://intranet/path'],
+  ['URL on punycode that does not decode', 'https://example.xn--zz/'],
   ['IPv4 octet over 255', '256.1.1.1'],
   ['IPv4 with a leading zero', '192.168.01.1'],
   ['five dotted numbers', '1.2.3.4.5'],
+  ['a version tag', 'v1.2.3.4'],
+  ['dotted numbers glued to letters', 'IP192.168.1.1text'],
+  ['dotted numbers followed by letters', '10.0.0.1abc'],
   ['IPv6 with two ::', '2001:db8::85a3::7334'],
   ['IPv6 with nine groups', '2001:db8:85a3:0:0:8a2e:370:7334:1'],
   ['IPv6 with an invalid IPv4 tail', '::ffff:999.0.2.128'],
@@ -84,6 +122,10 @@ const INVALID: Array<[why: string, value: string]> = [
   ['MAC with five octets', '00:1A:2B:3C:4D'],
   ['MAC with mixed separators', '00:1A-2B:3C:4D:5E'],
   ['MAC with seven octets', '00:1A:2B:3C:4D:5E:6F'],
+  ['the broadcast MAC', 'ff:ff:ff:ff:ff:ff'],
+  ['the broadcast MAC, dashed', 'FF-FF-FF-FF-FF-FF'],
+  ['the broadcast MAC, dotted', 'ffff.ffff.ffff'],
+  ['the all-zero MAC', '00:00:00:00:00:00'],
   ['dotted digits only', '1234.5678.9012'],
   ['VIN with wrong check digit', '1HGCM82653A004352'],
   ['VIN with the letter O', '1HGCM82633A0O4352'],
@@ -129,6 +171,32 @@ t.test('a value is cut at its end, not swallowed by neighbouring text', async (t
     ['order 12 card 4111 1111 1111 1111 exp 2027', '4111 1111 1111 1111'],
   ];
   for (const [text, expected] of cases) t.same(detectRules(text).map((f) => f.string), [expected], text);
+});
+
+t.test('addresses are bounded by the text around them', async (t) => {
+  const cases: Array<[text: string, expected: Array<[label: string, value: string]>]> = [
+    ['IP: 192.168.1.1.', [['IPV4', '192.168.1.1']]],
+    ['ip=10.0.0.1, gw (10.0.0.254)', [['IPV4', '10.0.0.1'], ['IPV4', '10.0.0.254']]],
+    ['release v1.2.3.4 on host IP192.168.1.1text', []],
+    // Scripts without spaces between words write the next word right against an address.
+    ['我的邮箱是zhang@qq.com谢谢', [['EMAIL', 'zhang@qq.com']]],
+    ['地址192.168.1.1。', [['IPV4', '192.168.1.1']]],
+    ['Mail an jürgen@müller.de.', [['EMAIL', 'jürgen@müller.de']]],
+    ['IBAN: AL47-2121-1009-0000-0002-3569-8741, BIC next', [['IBAN', 'AL47-2121-1009-0000-0002-3569-8741']]],
+  ];
+  for (const [text, expected] of cases) t.same(detectRules(text).map((f) => [f.pii_type, f.string]), expected, text);
+});
+
+t.test('an e-mail with a combining mark or an astral letter gets code-point offsets', async (t) => {
+  const text = '😀 Mail e\u0301@c.com or 𝒶li@пример.рф 😀';
+  const result = await redactDocument({ text, mode: 'label', detectors: 'rules', spec: loadRedactorSpec() });
+  t.same(
+    result.entities.map((e) => [e.pii_type, e.string, e.start, e.end]),
+    [['EMAIL', 'e\u0301@c.com', 7, 15], ['EMAIL', '𝒶li@пример.рф', 19, 32]],
+  );
+  const codePoints = [...text];
+  for (const e of result.entities) t.equal(codePoints.slice(e.start, e.end).join(''), e.string);
+  t.equal(result.redacted_text, '😀 Mail [EMAIL] or [EMAIL] 😀');
 });
 
 t.test('a value inside a longer finding is not reported twice', async (t) => {

@@ -7,6 +7,7 @@ import { writePeftExport } from '../../src/demo/peftExport.js';
 import { behaviourAdapterPairs } from '../../src/demo/syntheticLlama.js';
 import { alarmTool, startProfileServer, USER_TEMPLATE, userMessage, weatherTool } from '../helpers/profileFixtures.js';
 import { startTestServer } from '../helpers/testServer.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const models = ensureTestModels();
 const work = t.testdir();
@@ -107,21 +108,18 @@ t.test('the redactor renders its call with the profile of the adapter it runs on
 
 t.test('a profile file edited on disk is re-read; a broken one fails requests rather than change their format', async (t) => {
   const file = path.join(adaptersDir, 'F.profile.json');
-  const waitFor = async (check: (profile: any) => boolean) => {
-    for (let i = 0; i < 40; i++) {
-      const { json } = await api('GET', '/v1/adapters/F');
-      if (check(json.profile)) return json.profile;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    return (await api('GET', '/v1/adapters/F')).json.profile;
-  };
+  const profileOnceRead = (check: (profile: any) => boolean, what: string) =>
+    waitFor(async () => {
+      const { profile } = (await api('GET', '/v1/adapters/F')).json;
+      return check(profile) && profile;
+    }, { what });
   writeFileSync(file, JSON.stringify({ chat_template: 'llama3.1' }));
-  t.match(await waitFor((p) => p.name === 'llama3.1'), { name: 'llama3.1' }, 'a new profile file is picked up');
+  t.match(await profileOnceRead((p) => p.name === 'llama3.1', 'the new profile file'), { name: 'llama3.1' }, 'a new profile file is picked up');
   t.equal(await promptTokens({ model: 'F' }), await promptTokens({ model: 'B' }));
   writeFileSync(file, '{"chat_template": "llama3.1", "stop": "not a list"}');
   const later = new Date(Date.now() + 5000);
   utimesSync(file, later, later);
-  t.match(await waitFor((p) => p.error !== null), { name: 'invalid', error: /F\.profile\.json: stop/ }, 'GET says why');
+  t.match(await profileOnceRead((p) => p.error !== null, 'the broken profile file'), { name: 'invalid', error: /F\.profile\.json: stop/ }, 'GET says why');
   const refused = await api('POST', '/v1/chat/completions', { model: 'F', messages: user('x'), max_tokens: 1 });
   t.equal(refused.status, 422);
   t.match(refused.json, { error: { param: 'model', code: 'invalid_profile', message: /adapter "F".*stop/ } });

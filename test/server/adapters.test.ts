@@ -4,6 +4,7 @@ import t from 'tap';
 import type OpenAI from 'openai';
 import { adaptersDirectory, ensureTestModels } from '../../scripts/generate-test-models.js';
 import { startTestServer } from '../helpers/testServer.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const models = ensureTestModels();
 const adaptersDir = adaptersDirectory(t.testdir(), models, ['A', 'B']);
@@ -20,12 +21,16 @@ async function say(body: ChatBody, stream = false): Promise<string> {
   return text;
 }
 
-async function waitFor(condition: () => Promise<boolean>, what: string, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+const isListed = async (id: string) => (await client.models.list()).data.some((m) => m.id === id);
+
+// A scan that notices a file is gone starts after the scan that registered it has finished, so once a sentinel
+// dropped in after everything else has come and gone, the watcher has looked at every file there now.
+async function directoryScanned(): Promise<void> {
+  const sentinel = path.join(adaptersDir, 'scan-sentinel.gguf');
+  copyFileSync(models.adapters.A, sentinel);
+  await waitFor(() => isListed('scan-sentinel'), { what: 'the sentinel registered' });
+  rmSync(sentinel);
+  await waitFor(async () => !(await isListed('scan-sentinel')), { what: 'the sentinel removed' });
 }
 
 t.test('selection by model, lora scales, stacking and the peft alias', async (t) => {
@@ -57,10 +62,10 @@ t.test('24 concurrent mixed requests each equal their own sequential output, str
 
 t.test('dropping a file in makes it usable; removing it makes it a 404', async (t) => {
   copyFileSync(models.adapters.C, path.join(adaptersDir, 'C.gguf'));
-  await waitFor(async () => (await client.models.list()).data.some((m) => m.id === 'C'), 'C registered');
+  await waitFor(() => isListed('C'), { what: 'C registered' });
   t.equal(await say({ model: 'C' }), ' C C C');
   rmSync(path.join(adaptersDir, 'C.gguf'));
-  await waitFor(async () => !(await client.models.list()).data.some((m) => m.id === 'C'), 'C removed');
+  await waitFor(async () => !(await isListed('C')), { what: 'C removed' });
   const gone = await fetch(`${server.url}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -134,9 +139,9 @@ t.test('vLLM load and unload routes', async (t) => {
     body: JSON.stringify({ lora_name: 'G' }),
   });
   t.equal(unloaded.status, 200);
-  t.notOk((await client.models.list()).data.some((m) => m.id === 'G'));
-  await new Promise((r) => setTimeout(r, 1200));
-  t.notOk((await client.models.list()).data.some((m) => m.id === 'G'), 'unloaded stays unloaded');
+  t.notOk(await isListed('G'));
+  await directoryScanned();
+  t.notOk(await isListed('G'), 'unloaded stays unloaded');
 });
 
 t.test('bad adapters and hostile names are refused, nothing is written outside, the server keeps serving', async (t) => {
@@ -172,8 +177,8 @@ t.test('bad adapters and hostile names are refused, nothing is written outside, 
   t.same(readdirSync(adaptersDir).sort(), before, 'nothing new in the adapters directory');
   t.same(readdirSync(path.dirname(adaptersDir)).sort(), parentBefore, 'nothing written beside it');
   copyFileSync(models.bad.wrongWidth, path.join(adaptersDir, 'dropped-bad.gguf'));
-  await new Promise((r) => setTimeout(r, 1200));
-  t.notOk((await client.models.list()).data.some((m) => m.id === 'dropped-bad'), 'a bad dropped-in file is not registered');
+  await directoryScanned();
+  t.notOk(await isListed('dropped-bad'), 'a bad dropped-in file is not registered');
   rmSync(path.join(adaptersDir, 'dropped-bad.gguf'));
   t.equal(await say({ model: 'A' }), ' A A A', 'still serving');
 });

@@ -3,6 +3,7 @@ import OpenAI from 'openai';
 import { adaptersDirectory, ensureTestModels } from '../../scripts/generate-test-models.js';
 import { postJson } from '../helpers/http.js';
 import { startTestServer } from '../helpers/testServer.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const models = ensureTestModels();
 const adapters = adaptersDirectory(t.testdir(), models, ['A', 'B']);
@@ -160,7 +161,7 @@ t.test('a client that disconnects mid-stream frees its sequence', async (t) => {
   }
   t.equal(chunks, 3);
   const busy = () => server.engine.pool.residentSets.reduce((sum, set) => sum + set.busy, 0);
-  for (let i = 0; i < 100 && busy() > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  await waitFor(() => busy() === 0, { what: 'no sequence busy after the client left' });
   t.equal(busy(), 0, 'no sequence stays busy after the client left');
   const followUps = await Promise.all(
     [1, 2, 3, 4].map(() => client.chat.completions.create({ model: 'A', messages: user('next'), max_tokens: 2, temperature: 0 })),

@@ -2,6 +2,7 @@ import t from 'tap';
 import type OpenAI from 'openai';
 import { adaptersDirectory, ensureTestModels } from '../../scripts/generate-test-models.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const models = ensureTestModels();
 const user = [{ role: 'user' as const, content: 'go on' }];
@@ -29,16 +30,6 @@ function holdStream(client: OpenAI, model: string, signal: AbortSignal) {
   })();
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 15000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 t.test('the vllm:* series the endpoint picker reads reflect what is running and waiting', async (t) => {
   const server = await startTestServer({ model: models.behaviourModel, adapters: adaptersDirectory(t.testdir(), models, ['A', 'B']), 'model-id': 'base', 'context-size': 4096, parallel: 1, 'max-resident-adapters': 2 });
   t.teardown(server.close);
@@ -46,12 +37,12 @@ t.test('the vllm:* series the endpoint picker reads reflect what is running and 
   const holds = [holdStream(server.client, 'A', controller.signal), holdStream(server.client, 'B', controller.signal)];
   await Promise.all(holds);
   const queued = holdStream(server.client, 'A', controller.signal).catch(() => undefined);
-  const text = await until('2 running and 1 waiting', async () => {
+  const text = await waitFor(async () => {
     const { text } = await scrape(server);
     const running = samples(text, 'vllm:num_requests_running')[0]?.value;
     const waiting = samples(text, 'vllm:num_requests_waiting')[0]?.value;
-    return running === 2 && waiting === 1 ? text : undefined;
-  });
+    return running === 2 && waiting === 1 && text;
+  }, { what: '2 running and 1 waiting' });
   const { type } = await scrape(server);
   t.match(type, /^text\/plain/);
   for (const name of ['vllm:num_requests_waiting', 'vllm:num_requests_running', 'vllm:kv_cache_usage_perc', 'vllm:lora_requests_info']) {
@@ -67,10 +58,10 @@ t.test('the vllm:* series the endpoint picker reads reflect what is running and 
   t.ok(Math.abs(info.value - Date.now() / 1000) < 5, 'its value is the current Unix time');
   controller.abort();
   await queued;
-  const after = await until('all finished', async () => {
+  const after = await waitFor(async () => {
     const { text } = await scrape(server);
-    return samples(text, 'vllm:num_requests_running')[0]?.value === 0 && samples(text, 'vllm:num_requests_waiting')[0]?.value === 0 ? text : undefined;
-  });
+    return samples(text, 'vllm:num_requests_running')[0]?.value === 0 && samples(text, 'vllm:num_requests_waiting')[0]?.value === 0 && text;
+  }, { what: 'all finished' });
   const idle = samples(after, 'vllm:lora_requests_info');
   t.equal(idle.length, 1, 'still one series');
   t.same([idle[0].labels.running_lora_adapters, idle[0].labels.waiting_lora_adapters], ['', '']);
@@ -106,7 +97,7 @@ t.test('a full queue answers 429 with Retry-After, but another adapter still get
   const controller = new AbortController();
   await holdStream(server.client, 'A', controller.signal);
   const waiting = [1, 2].map(() => server.client.chat.completions.create({ model: 'A', messages: user, max_tokens: 2, temperature: 0 }, { signal: controller.signal }).catch(() => undefined));
-  await until('2 waiting', async () => (samples((await scrape(server)).text, 'adaptd_queue_depth')[0]?.value === 2 ? true : undefined));
+  await waitFor(async () => samples((await scrape(server)).text, 'adaptd_queue_depth')[0]?.value === 2, { what: '2 waiting' });
   const refused = await fetch(`${server.url}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -117,7 +108,7 @@ t.test('a full queue answers 429 with Retry-After, but another adapter still get
   t.match(await refused.json(), { error: { type: 'rate_limit_error', code: 'queue_full' } });
   // B's trickle is admitted although A's flood filled the queue; it runs once A's context frees.
   const b = server.client.chat.completions.create({ model: 'B', messages: user, max_tokens: 2, temperature: 0 });
-  await until('B queued', async () => (samples((await scrape(server)).text, 'adaptd_queue_depth')[0]?.value === 3 ? true : undefined));
+  await waitFor(async () => samples((await scrape(server)).text, 'adaptd_queue_depth')[0]?.value === 3, { what: 'B queued' });
   controller.abort();
   await Promise.all(waiting);
   t.equal((await b).choices[0].message.content, ' B B');

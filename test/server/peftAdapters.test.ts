@@ -7,6 +7,7 @@ import { behaviourAdapterPairs } from '../../src/demo/syntheticLlama.js';
 import { writePeftExport } from '../../src/demo/peftExport.js';
 import { startChildServer } from '../helpers/childServer.js';
 import { startTestServer } from '../helpers/testServer.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const models = ensureTestModels();
 const adaptersDir = t.testdir();
@@ -76,7 +77,7 @@ t.test('adaptd adapters convert writes a GGUF that says what the export says', a
   const out = path.join(adaptersDir, 'converted-by-cli.gguf');
   const output = execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'adapters', 'convert', dir, out], { encoding: 'utf8' });
   t.match(output, /wrote .*rank 4, alpha 8/);
-  await new Promise((r) => setTimeout(r, 1500));
+  await waitFor(async () => (await fetch(`${server.url}/v1/adapters/converted-by-cli`)).status === 200, { what: 'the directory watcher to register converted-by-cli' });
   t.equal(await say({ model: 'converted-by-cli' }), ' D D D');
   const bad = path.join(work, 'empty-dir');
   let status = 0;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import t from 'tap';
 import { ensureTestModels } from '../../scripts/generate-test-models.js';
 import { piiCorpus } from '../helpers/piiCorpus.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 // No request or response text in any log line at any level: the server runs at trace level and every
 // redactor path is driven (success, pseudonyms, restore, fail-closed 422, batch error entries, bad requests).
@@ -23,14 +24,10 @@ const exited = new Promise<number | null>((resolve) => child.on('exit', resolve)
 t.teardown(() => {
   if (child.exitCode === null) child.kill('SIGKILL');
 });
-const url = await new Promise<string>((resolve, reject) => {
-  const poll = setInterval(() => {
-    const ready = /adaptd ready at (\S+)/.exec(logs);
-    if (ready) resolve(ready[1]);
-    if (ready || child.exitCode !== null) clearInterval(poll);
-    if (child.exitCode !== null) reject(new Error(`serve exited: ${logs.slice(-2000)}`));
-  }, 50);
-});
+const url = await waitFor(() => {
+  if (child.exitCode !== null) throw new Error(`serve exited: ${logs.slice(-2000)}`);
+  return /adaptd ready at (\S+)/.exec(logs)?.[1];
+}, { what: 'the server ready', timeoutMs: 120_000 });
 
 const post = async (route: string, body: string) => {
   const response = await fetch(`${url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });

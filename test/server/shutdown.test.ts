@@ -1,6 +1,7 @@
 import t from 'tap';
 import { adaptersDirectory, ensureTestModels } from '../../scripts/generate-test-models.js';
 import { startChildServer } from '../helpers/childServer.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const models = ensureTestModels();
 /** A streamed chat of `maxTokens` tokens on adapter A, once its first event has arrived. */
@@ -15,6 +16,15 @@ async function startStream(url: string, maxTokens: number) {
   return { reader, decoder, first: decoder.decode((await reader.read()).value) };
 }
 
+/**
+ * /health once the server stops answering it with 200: its status, or the code of the failed connection. While
+ * draining the listener is closed (ECONNREFUSED), or a request that still got in is told 503.
+ */
+const drainingHealth = (url: string) =>
+  waitFor(
+    () => fetch(`${url}/health`).then((response) => (response.status === 200 ? undefined : response.status), (error: { cause?: { code?: string } }) => error.cause?.code ?? 'failed'),
+    { what: 'the server draining' },
+  );
 const flags = (dir: string) => ({ model: models.behaviourModel, adapters: adaptersDirectory(dir, models, ['A']), 'model-id': 'base', 'context-size': 1024, 'log-level': 'warn', 'shutdown-timeout': 300 });
 
 t.test('SIGTERM during a streaming response lets it finish, refuses new work, then exits 0', async (t) => {
@@ -22,10 +32,8 @@ t.test('SIGTERM during a streaming response lets it finish, refuses new work, th
   const { reader, decoder, first } = await startStream(server.url, 120);
   let text = first;
   server.process.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 200));
-  // Draining takes no new work: the listener is closed (a refused connection), or a request that still got in is
-  // told 503. A 200 here, or any other failure, is wrong.
-  const health = await fetch(`${server.url}/health`).then((response) => response.status, (error: { cause?: { code?: string } }) => error.cause?.code);
+  // Draining takes no new work; any other failure (a reset, a crash) is wrong, and so is a 200 until the deadline.
+  const health = await drainingHealth(server.url);
   t.ok(health === 'ECONNREFUSED' || health === 503, `no new work while draining (got ${health})`);
   for (;;) {
     const { value, done } = await reader.read();
@@ -43,7 +51,7 @@ t.test('a second SIGTERM exits at once, cutting the request a drain would have f
   const { reader, decoder, first } = await startStream(server.url, 1000);
   let text = first;
   server.process.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 100));
+  await drainingHealth(server.url);
   const second = performance.now();
   server.process.kill('SIGTERM');
   t.equal(await server.exited, 0, 'exit code 0');

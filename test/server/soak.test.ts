@@ -5,6 +5,7 @@ import OpenAI from 'openai';
 import { adaptersDirectory, ensureTestModels } from '../../scripts/generate-test-models.js';
 import { startChildServer } from '../helpers/childServer.js';
 import { metricSum, scrapeMetrics } from '../helpers/metrics.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 // A bounded soak on loopback. ADAPTD_SOAK_SECONDS=180 ADAPTD_SOAK_CLIENTS=32 runs the long version.
 const SECONDS = Number(process.env.ADAPTD_SOAK_SECONDS ?? 20);
@@ -85,11 +86,10 @@ t.test(`${CLIENTS} clients for ${SECONDS}s: mixed adapters, streaming and not, s
   t.same(unexpected, [], `only 200, 429 and client-side aborts (${JSON.stringify(Object.fromEntries(statuses))})`);
   t.ok((statuses.get(200) ?? 0) > CLIENTS, 'plenty of requests succeeded');
 
-  let text = await metrics();
-  for (let i = 0; i < 100 && !/^adaptd_requests_running 0$/m.test(text); i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    text = await metrics();
-  }
+  const text = await waitFor(async () => {
+    const text = await metrics();
+    return /^adaptd_requests_running 0$/m.test(text) && text;
+  }, { what: 'no request running' });
   t.match(text, /^adaptd_requests_running 0$/m, 'no sequence stuck afterwards');
   t.match(text, /^adaptd_queue_depth 0$/m, 'nothing left waiting');
   t.equal(chatRequestsCounted(text), sent, 'every request accounted for in /metrics');
@@ -102,8 +102,10 @@ t.test(`${CLIENTS} clients for ${SECONDS}s: mixed adapters, streaming and not, s
 t.test('no log line contains a prompt, a completion or a key, at trace level', async (t) => {
   // Errors too: a bad request that quotes user text, and an unknown adapter.
   await client.chat.completions.create({ model: 'missing', messages: [{ role: 'user', content: PLANTED[0] }] }).catch(() => undefined);
-  await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }, body: `{"messages": "${PLANTED[1]}"` });
-  await new Promise((r) => setTimeout(r, 300));
+  const last = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }, body: `{"messages": "${PLANTED[1]}"` });
+  // Its completion is the last line these requests log.
+  const requestId = last.headers.get('x-request-id');
+  await waitFor(() => server.output().split('\n').some((line) => line.includes(`"reqId":"${requestId}"`) && line.includes('request completed')), { what: 'the last request logged' });
   const logs = server.output();
   t.ok(logs.length > 1000, 'the server did log');
   t.match(logs, /"reqId"/, 'log lines carry request ids');

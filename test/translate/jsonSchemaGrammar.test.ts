@@ -549,6 +549,24 @@ t.test('integer ranges are exact', async (t) => {
   t.match(gbnfIntegerRange(undefined, undefined), /\[0-9\]\{15\}/, 'open ranges stop at 16 digits');
 });
 
+t.test('integer bounds far beyond 16 digits are clamped, cheaply; bounds with no 16-digit integer are refused', async (t) => {
+  const started = performance.now();
+  const grammar = jsonSchemaToGbnf({ type: 'integer', minimum: -1e300, maximum: 1e300 }).grammar;
+  t.ok(performance.now() - started < 200, 'converted in well under a second');
+  t.ok(grammar.length < 2000, `a small grammar (${grammar.length} bytes)`);
+  const rules = parseGbnf(grammar);
+  const sampler = new GbnfSampler(rules, seededRandom(11));
+  const lengths = new Set<number>();
+  for (let i = 0; i < 500; i++) lengths.add(sampler.sample(rules.get('root')!, 0).replace('-', '').length);
+  t.ok(Math.max(...lengths) <= 16, `at most 16 digits (longest ${Math.max(...lengths)})`);
+  t.ok(gbnfMatches(rules, '-9999999999999999') && gbnfMatches(rules, '9999999999999999'), 'the 16-digit extremes');
+  t.notOk(gbnfMatches(rules, '10000000000000000'), 'not 17 digits');
+  t.match(jsonSchemaToGbnf({ type: 'integer', minimum: 5, maximum: 1e300 }).grammar, /\[0-9\]\{15\}/, 'a half-open huge bound too');
+  for (const schema of [{ type: 'integer', minimum: 1e20 }, { type: 'integer', maximum: -1e17 }]) {
+    t.throws(() => jsonSchemaToGbnf(schema), { name: 'UnsupportedSchemaError', message: /at most 16 digits/ }, JSON.stringify(schema));
+  }
+});
+
 t.test('enum values are emitted exactly, in the chosen style', async (t) => {
   const values = (SUPPORTED['mixed enum'] as { enum: unknown[] }).enum;
   const seen = new Set(samplesOf(jsonSchemaToGbnf(SUPPORTED['mixed enum']).grammar, 400));

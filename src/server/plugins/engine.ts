@@ -29,6 +29,7 @@ export const enginePlugin = fp(async (app: FastifyInstance, { config, modelPath 
     sequencesPerContext: config.parallel,
     batchSize: config.batchSize,
     grammarFastForward: config.grammarFastForward,
+    grammarCacheBytes: config.grammarCacheBytes,
     maxContexts: config.maxResidentAdapters,
     maxWaiting: config.maxQueue,
     llamaLogs: config.llamaLogs,

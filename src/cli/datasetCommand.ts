@@ -6,7 +6,7 @@ import { loadLabelMap } from '../redaction/dataset/labelMap.js';
 import { PII_LANGUAGES, type PiiLanguage } from '../redaction/dataset/PiiRow.js';
 import { DEFAULT_SPLIT, parseSplitRatios, SPLIT_NAMES, type SplitName } from '../redaction/dataset/splitAssignment.js';
 import { synthesizeRows } from '../redaction/dataset/synthesizeRows.js';
-import { loadRedactorSpec } from '../redaction/redactorSpec.js';
+import { loadRedactorSpec } from '../redaction/redactCall/redactorSpec.js';
 import { AtomicOutputFile, writeFileAtomic } from './AtomicOutputFile.js';
 import { integerFlag, processIo, UsageError, runCommand, type CommandIo } from './commandIo.js';
 import { ProgressReporter } from './progress.js';

@@ -1,4 +1,4 @@
-import type { LoraChoice } from '../redaction/RedactionModel.js';
+import type { LoraChoice } from '../redaction/redactCall/RedactionModel.js';
 import { UsageError } from './commandIo.js';
 
 export interface EvalSystemSpec {

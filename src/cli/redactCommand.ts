@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { realpathSync, statSync } from 'node:fs';
 import { parseServerConfig, ConfigError } from '../config/serverConfig.js';
-import { REDACTION_MODES, type RedactionMode } from '../redaction/applyRedaction.js';
+import { REDACTION_MODES, type RedactionMode } from '../redaction/redactCall/applyRedaction.js';
 import { mapOrdered } from '../redaction/mapOrdered.js';
-import { DETECTOR_CHOICES, type DetectorChoice } from '../redaction/redactDocument.js';
+import { DETECTOR_CHOICES, type DetectorChoice } from '../redaction/redactCall/redactDocument.js';
 import { CheckpointedOutput, type CheckpointState } from './CheckpointedOutput.js';
 import { integerFlag, processIo, UsageError, runCommand, type CommandFlags, type CommandIo } from './commandIo.js';
 import { ProgressReporter } from './progress.js';

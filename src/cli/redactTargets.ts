@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServerConfig } from '../config/serverConfig.js';
-import type { RedactionMode } from '../redaction/applyRedaction.js';
-import type { DetectorChoice } from '../redaction/redactDocument.js';
+import type { RedactionMode } from '../redaction/redactCall/applyRedaction.js';
+import type { DetectorChoice } from '../redaction/redactCall/redactDocument.js';
 import { RedactionCallError, RedactionInputError } from '../redaction/redactionErrors.js';
 import { openRedactor } from '../serving/openRedactor.js';
 import { RedactionServing } from '../serving/RedactionServing.js';

@@ -1,12 +1,12 @@
 import { ContextOverflowError, EngineUnavailableError, QueueFullError } from '../engine/engineErrors.js';
 import type { RedactResponse } from '../protocol/redact.js';
-import type { RedactionMode } from '../redaction/applyRedaction.js';
+import type { RedactionMode } from '../redaction/redactCall/applyRedaction.js';
 import { mapOrdered } from '../redaction/mapOrdered.js';
-import { DEFAULT_REDACT_MAX_TOKENS, redactDocument, type DetectorChoice, type RedactionResult } from '../redaction/redactDocument.js';
-import type { LoraChoice } from '../redaction/RedactionModel.js';
-import type { RedactionVault } from '../redaction/RedactionVault.js';
+import { DEFAULT_REDACT_MAX_TOKENS, redactDocument, type DetectorChoice, type RedactionResult } from '../redaction/redactCall/redactDocument.js';
+import type { LoraChoice } from '../redaction/redactCall/RedactionModel.js';
+import type { RedactionVault } from '../redaction/pseudonyms/RedactionVault.js';
 import { RedactionCallError } from '../redaction/redactionErrors.js';
-import type { RedactorSpec } from '../redaction/redactorSpec.js';
+import type { RedactorSpec } from '../redaction/redactCall/redactorSpec.js';
 import type { GenerationServing } from './GenerationServing.js';
 import { DocumentTooLongError, InvalidRequestError } from './servingErrors.js';
 import { ServingRedactionModel } from './ServingRedactionModel.js';

@@ -1,4 +1,4 @@
-import { redactCallOf, redactChatRequest, type RedactCallInput, type RedactCallOutput, type RedactionModel, type RedactModelTarget } from '../redaction/RedactionModel.js';
+import { redactCallOf, redactChatRequest, type RedactCallInput, type RedactCallOutput, type RedactionModel, type RedactModelTarget } from '../redaction/redactCall/RedactionModel.js';
 import type { GenerationServing } from './GenerationServing.js';
 
 export interface ServingRedactionModelOptions {

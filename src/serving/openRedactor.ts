@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { ServerConfig } from '../config/serverConfig.js';
-import { openVault, type RedactionVault } from '../redaction/RedactionVault.js';
-import { loadRedactorSpec, type RedactorSpec } from '../redaction/redactorSpec.js';
+import { openVault, type RedactionVault } from '../redaction/pseudonyms/RedactionVault.js';
+import { loadRedactorSpec, type RedactorSpec } from '../redaction/redactCall/redactorSpec.js';
 
 export interface RedactorResources<V = RedactionVault> {
   spec: RedactorSpec;

@@ -26,6 +26,17 @@ const ALLOWED: Record<string, { values: string[]; types?: string[] }> = {
   cli: { values: ['main', 'bench', 'demo', 'serving', 'engine', 'adapters', 'translate', 'redaction', 'protocol', 'config', 'gguf'] },
 };
 
+/** The rooms of src/redaction/ and whom each may import there ('shared': the files at its top). See its README. */
+const REDACTION_ROOMS: Record<string, string[]> = {
+  shared: [],
+  rules: [],
+  pseudonyms: ['rules', 'shared'],
+  redactCall: ['rules', 'pseudonyms', 'shared'],
+  dataset: ['redactCall', 'shared'],
+  eval: ['redactCall', 'dataset', 'shared'],
+  defaults: [],
+};
+
 /** Packages only one layer may import. */
 const OWNED_PACKAGES: Record<string, string> = {
   'node-llama-cpp': 'engine',
@@ -72,6 +83,12 @@ function packageOf(specifier: string): string | undefined {
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
 
+/** The room of a file under src/redaction/: its sub-folder, or 'shared' for the files at the top. */
+function redactionRoomOf(file: string): string {
+  const parts = path.relative(path.join(SRC, 'redaction'), file).split(path.sep);
+  return parts.length > 1 ? parts[0] : 'shared';
+}
+
 /** What is wrong with one import, or undefined when the rules allow it. */
 function violation(edge: ImportEdge): string | undefined {
   const from = layerOf(edge.file);
@@ -81,7 +98,14 @@ function violation(edge: ImportEdge): string | undefined {
     const owner = OWNED_PACKAGES[packageOf(edge.specifier) ?? ''];
     return owner && owner !== from ? `${edge.specifier} may only be imported by ${owner}/` : undefined;
   }
-  const to = layerOf(path.resolve(path.dirname(edge.file), edge.specifier.replace(/\.js$/, '.ts')));
+  const target = path.resolve(path.dirname(edge.file), edge.specifier.replace(/\.js$/, '.ts'));
+  const to = layerOf(target);
+  if (to === 'redaction' && from === 'redaction') {
+    const [fromRoom, toRoom] = [redactionRoomOf(edge.file), redactionRoomOf(target)];
+    const allowed = REDACTION_ROOMS[fromRoom];
+    if (!allowed) return `redaction/${fromRoom}/ is not a known room: add it to REDACTION_ROOMS and the redaction README`;
+    return toRoom === fromRoom || allowed.includes(toRoom) ? undefined : `redaction/${fromRoom}/ may not import redaction/${toRoom === 'shared' ? '' : `${toRoom}/`}`;
+  }
   if (to === from || rules.values.includes(to)) return undefined;
   if (edge.typeOnly && rules.types?.includes(to)) return undefined;
   return `${from}/ may not import ${to}/${rules.types?.includes(to) ? ' except as types' : ''}`;
@@ -125,4 +149,7 @@ t.test('the walker reads the import forms it must see', async (t) => {
   t.equal(violation({ file, specifier: 'node-llama-cpp', typeOnly: false }), 'node-llama-cpp may only be imported by engine/');
   t.equal(violation({ file: path.join(SRC, 'translate', 'y.ts'), specifier: '../engine/LlamaEngine.js', typeOnly: false }), 'translate/ may not import engine/ except as types');
   t.equal(violation({ file: path.join(SRC, 'main.ts'), specifier: './server/app.js', typeOnly: false }), undefined);
+  const rulesFile = path.join(SRC, 'redaction', 'rules', 'z.ts');
+  t.equal(violation({ file: rulesFile, specifier: '../pseudonyms/Pseudonymizer.js', typeOnly: false }), 'redaction/rules/ may not import redaction/pseudonyms/');
+  t.equal(violation({ file: rulesFile, specifier: '../redactionErrors.js', typeOnly: false }), 'redaction/rules/ may not import redaction/');
 });

@@ -5,8 +5,8 @@ import { adaptersDirectory, ensureTestModels } from '../../scripts/generate-test
 import { runEval } from '../../src/cli/evalCommand.js';
 import { synthesizeRows } from '../../src/redaction/dataset/synthesizeRows.js';
 import type { EvalReport } from '../../src/redaction/eval/runEvaluation.js';
-import { redactChatRequest } from '../../src/redaction/RedactionModel.js';
-import { loadRedactorSpec } from '../../src/redaction/redactorSpec.js';
+import { redactChatRequest } from '../../src/redaction/redactCall/RedactionModel.js';
+import { loadRedactorSpec } from '../../src/redaction/redactCall/redactorSpec.js';
 import { startTestServer } from '../helpers/testServer.js';
 import { captureIo } from '../helpers/scriptedEndpoint.js';
 

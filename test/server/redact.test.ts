@@ -4,7 +4,7 @@ import OpenAI from 'openai';
 import t from 'tap';
 import { ensureTestModels } from '../../scripts/generate-test-models.js';
 import type { RedactBatchResponse, RedactResponse } from '../../src/protocol/redact.js';
-import { detectRules } from '../../src/redaction/rulesDetectors.js';
+import { detectRules } from '../../src/redaction/rules/rulesDetectors.js';
 import { postJson } from '../helpers/http.js';
 import { coveringCorpus, PLANTED_KINDS } from '../helpers/piiCorpus.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';

@@ -1,5 +1,5 @@
 import type { ChatCompletionRequest } from '../../protocol/chatCompletions.js';
-import { redactCallOf, redactChatRequest, type RedactCallInput, type RedactCallOutput, type RedactionModel, type RedactModelTarget, type TokenUsage } from '../RedactionModel.js';
+import { redactCallOf, redactChatRequest, type RedactCallInput, type RedactCallOutput, type RedactionModel, type RedactModelTarget, type TokenUsage } from '../redactCall/RedactionModel.js';
 
 /** What the eval needs of a chat completion; the official `openai` client's answer has this shape. */
 export interface ChatCompletionLike {

@@ -1,8 +1,8 @@
 import t from 'tap';
-import { maskProblem, renderTargetText, sliceCodePoints } from '../../src/redaction/dataset/PiiRow.js';
-import { PII_VALUE_FAKERS } from '../../src/redaction/dataset/piiValueFakers.js';
-import { synthesizeRows } from '../../src/redaction/dataset/synthesizeRows.js';
-import { loadRedactorSpec } from '../../src/redaction/redactorSpec.js';
+import { maskProblem, renderTargetText, sliceCodePoints } from '../../../src/redaction/dataset/PiiRow.js';
+import { PII_VALUE_FAKERS } from '../../../src/redaction/dataset/piiValueFakers.js';
+import { synthesizeRows } from '../../../src/redaction/dataset/synthesizeRows.js';
+import { loadRedactorSpec } from '../../../src/redaction/redactCall/redactorSpec.js';
 
 const spec = loadRedactorSpec();
 const rows = [...synthesizeRows({ rows: 240, seed: 11 })];

@@ -3,12 +3,12 @@
 // file knows nothing of the engine or of HTTP.
 import { applyRedaction, type RedactionMode } from './applyRedaction.js';
 import { parseRedactArguments } from './parseRedactArguments.js';
-import type { PseudonymSource } from './Pseudonymizer.js';
+import type { PseudonymSource } from '../pseudonyms/Pseudonymizer.js';
 import type { RedactCallInput, RedactionModel, TokenUsage } from './RedactionModel.js';
-import { RedactionCallError, RedactionInputError, type RulesSummary } from './redactionErrors.js';
+import { RedactionCallError, RedactionInputError, type RulesSummary } from '../redactionErrors.js';
 import type { RedactorSpec } from './redactorSpec.js';
-import { resolveSpans, type DetectorSource, type Proposal } from './resolveSpans.js';
-import { detectRules, type RuleFinding } from './rulesDetectors.js';
+import { resolveSpans, type DetectorSource, type Proposal } from '../resolveSpans.js';
+import { detectRules, type RuleFinding } from '../rules/rulesDetectors.js';
 
 export const DETECTOR_CHOICES = ['llm', 'rules', 'hybrid'] as const;
 export type DetectorChoice = (typeof DETECTOR_CHOICES)[number];

@@ -1,7 +1,7 @@
 import t from 'tap';
-import { redactDocument } from '../../src/redaction/redactDocument.js';
-import { loadRedactorSpec } from '../../src/redaction/redactorSpec.js';
-import { detectRules, RULE_LABELS, trimUrlEnd } from '../../src/redaction/rulesDetectors.js';
+import { redactDocument } from '../../../src/redaction/redactCall/redactDocument.js';
+import { loadRedactorSpec } from '../../../src/redaction/redactCall/redactorSpec.js';
+import { detectRules, RULE_LABELS, trimUrlEnd } from '../../../src/redaction/rules/rulesDetectors.js';
 
 // Each valid value must be found exactly, with its label, inside a sentence.
 const VALID: Array<[label: string, value: string]> = [

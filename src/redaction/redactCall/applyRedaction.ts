@@ -1,6 +1,6 @@
-import { RedactionInputError } from './redactionErrors.js';
-import type { PseudonymSource } from './Pseudonymizer.js';
-import { replaceSpans, type ResolvedEntity } from './resolveSpans.js';
+import { RedactionInputError } from '../redactionErrors.js';
+import type { PseudonymSource } from '../pseudonyms/Pseudonymizer.js';
+import { replaceSpans, type ResolvedEntity } from '../resolveSpans.js';
 
 export const REDACTION_MODES = ['label', 'mask', 'pseudonymize'] as const;
 export type RedactionMode = (typeof REDACTION_MODES)[number];

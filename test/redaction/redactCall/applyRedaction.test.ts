@@ -1,7 +1,7 @@
 import t from 'tap';
-import { applyRedaction } from '../../src/redaction/applyRedaction.js';
-import { RedactionInputError } from '../../src/redaction/redactionErrors.js';
-import { resolveSpans, type Proposal } from '../../src/redaction/resolveSpans.js';
+import { applyRedaction } from '../../../src/redaction/redactCall/applyRedaction.js';
+import { RedactionInputError } from '../../../src/redaction/redactionErrors.js';
+import { resolveSpans, type Proposal } from '../../../src/redaction/resolveSpans.js';
 
 const text = 'Anna Meyer (anna@example.com) wrote to Anna.';
 const proposals: Proposal[] = [

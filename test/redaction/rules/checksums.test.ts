@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ibanCheckDigits, ibanChecksumValid, luhnCheckDigit, luhnValid, mod97, vinCheckDigit } from '../../src/redaction/checksums.js';
+import { ibanCheckDigits, ibanChecksumValid, luhnCheckDigit, luhnValid, mod97, vinCheckDigit } from '../../../src/redaction/rules/checksums.js';
 
 t.test('Luhn', async (t) => {
   const cases: Array<[digits: string, valid: boolean]> = [

@@ -2,9 +2,9 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { VaultKeyMismatchError } from './redactionErrors.js';
+import { VaultKeyMismatchError } from '../redactionErrors.js';
 import { Pseudonymizer, type PseudonymSource } from './Pseudonymizer.js';
-import { replaceSpans, resolveSpans } from './resolveSpans.js';
+import { replaceSpans, resolveSpans } from '../resolveSpans.js';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS vault_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;

@@ -1,7 +1,7 @@
 import t from 'tap';
-import { endsInsideValue, parseRedactArguments } from '../../src/redaction/parseRedactArguments.js';
-import { RedactionCallError } from '../../src/redaction/redactionErrors.js';
-import { loadRedactorSpec } from '../../src/redaction/redactorSpec.js';
+import { endsInsideValue, parseRedactArguments } from '../../../src/redaction/redactCall/parseRedactArguments.js';
+import { RedactionCallError } from '../../../src/redaction/redactionErrors.js';
+import { loadRedactorSpec } from '../../../src/redaction/redactCall/redactorSpec.js';
 
 const { tool } = loadRedactorSpec();
 const SECRET = 'Jane Secret-Doe';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RedactionCallError } from './redactionErrors.js';
+import { RedactionCallError } from '../redactionErrors.js';
 import { toolLabels, type RedactTool } from './redactorSpec.js';
 
 export interface RedactField {

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { fakeGeneratorFor } from './fakeGenerators.js';
-import { RedactionInputError } from './redactionErrors.js';
+import { RedactionInputError } from '../redactionErrors.js';
 import { SeededRandom } from './SeededRandom.js';
 
 /** Where `pseudonymize` mode gets its fakes: a Pseudonymizer, or a RedactionVault that also records them. */

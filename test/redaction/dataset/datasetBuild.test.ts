@@ -1,11 +1,11 @@
 import Ajv from 'ajv';
 import t from 'tap';
-import { buildDataset, type BuildOptions } from '../../src/redaction/dataset/buildDataset.js';
-import { DEFAULT_LABEL_MAP } from '../../src/redaction/dataset/labelMap.js';
-import { maskProblem, renderTargetText } from '../../src/redaction/dataset/PiiRow.js';
-import { assignSplit, normaliseForDedup, parseSplitRatios, type SplitName } from '../../src/redaction/dataset/splitAssignment.js';
-import { synthesizeRows } from '../../src/redaction/dataset/synthesizeRows.js';
-import { loadRedactorSpec } from '../../src/redaction/redactorSpec.js';
+import { buildDataset, type BuildOptions } from '../../../src/redaction/dataset/buildDataset.js';
+import { DEFAULT_LABEL_MAP } from '../../../src/redaction/dataset/labelMap.js';
+import { maskProblem, renderTargetText } from '../../../src/redaction/dataset/PiiRow.js';
+import { assignSplit, normaliseForDedup, parseSplitRatios, type SplitName } from '../../../src/redaction/dataset/splitAssignment.js';
+import { synthesizeRows } from '../../../src/redaction/dataset/synthesizeRows.js';
+import { loadRedactorSpec } from '../../../src/redaction/redactCall/redactorSpec.js';
 
 const spec = loadRedactorSpec();
 const options: BuildOptions = { spec, labelMap: DEFAULT_LABEL_MAP, seed: 5, split: [0.8, 0.1, 0.1] };

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { RedactorSpecError } from './redactionErrors.js';
+import { RedactorSpecError } from '../redactionErrors.js';
 
 const DEFAULTS = {
-  categories: new URL('./defaults/categories.json', import.meta.url),
-  prompt: new URL('./defaults/system-prompt.txt', import.meta.url),
-  tool: new URL('./defaults/redact-tool.json', import.meta.url),
+  categories: new URL('../defaults/categories.json', import.meta.url),
+  prompt: new URL('../defaults/system-prompt.txt', import.meta.url),
+  tool: new URL('../defaults/redact-tool.json', import.meta.url),
 };
 
 export const CATEGORIES_PLACEHOLDER = '{{categories}}';

@@ -1,12 +1,12 @@
 // One generator per category: given the original and a seeded random source, a fake of the same
 // kind and shape. Structured values are rebuilt so that they pass the rules detectors' validators
 // (Luhn, mod-97, check digits, checksummed addresses); free text is drawn from word lists.
-import { base58checkEncode } from './base58check.js';
-import { decodeSegwitAddress, encodeSegwitAddress } from './bech32.js';
-import { ibanCheckDigits, luhnCheckDigit, vinCheckDigit } from './checksums.js';
+import { base58checkEncode } from '../rules/base58check.js';
+import { decodeSegwitAddress, encodeSegwitAddress } from '../rules/bech32.js';
+import { ibanCheckDigits, luhnCheckDigit, vinCheckDigit } from '../rules/checksums.js';
 import * as words from './fakeVocabulary.js';
-import { eip55Checksummed } from './keccak256.js';
-import { isBicShaped, isValidIpv4, isValidIpv6, isValidMac } from './piiValidators.js';
+import { eip55Checksummed } from '../rules/keccak256.js';
+import { isBicShaped, isValidIpv4, isValidIpv6, isValidMac } from '../rules/piiValidators.js';
 import type { SeededRandom } from './SeededRandom.js';
 
 /** `attempt` counts retries for this value; generators with a small vocabulary widen it as it grows. */

@@ -1,10 +1,10 @@
 import t from 'tap';
-import { countEntityMatches, exactScores, overlapScores, totalCounts } from '../../src/redaction/eval/entityMatches.js';
-import { countLeaks } from '../../src/redaction/eval/leakCount.js';
-import { latencyPercentile } from '../../src/redaction/eval/latencyPercentile.js';
-import { entrySimilarity, scoreSample, stringSimilarity } from '../../src/redaction/eval/sampleScore.js';
-import { summarizeSystem } from '../../src/redaction/eval/summarizeSystem.js';
-import type { SampleOutcome } from '../../src/redaction/eval/evaluateSample.js';
+import { countEntityMatches, exactScores, overlapScores, totalCounts } from '../../../src/redaction/eval/entityMatches.js';
+import { countLeaks } from '../../../src/redaction/eval/leakCount.js';
+import { latencyPercentile } from '../../../src/redaction/eval/latencyPercentile.js';
+import { entrySimilarity, scoreSample, stringSimilarity } from '../../../src/redaction/eval/sampleScore.js';
+import { summarizeSystem } from '../../../src/redaction/eval/summarizeSystem.js';
+import type { SampleOutcome } from '../../../src/redaction/eval/evaluateSample.js';
 
 const e = (string: string, pii_type: string) => ({ string, pii_type });
 const truth = [e('John', 'FIRSTNAME'), e('Smith', 'LASTNAME'), e('john.smith@example.com', 'EMAIL')];

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import t from 'tap';
-import { hex } from '../helpers/files.js';
-import { eip55Checksummed, keccak256, sha3_256 } from '../../src/redaction/keccak256.js';
+import { hex } from '../../helpers/files.js';
+import { eip55Checksummed, keccak256, sha3_256 } from '../../../src/redaction/rules/keccak256.js';
 
 
 t.test('Keccak-256 test vectors and the sponge against node:crypto SHA3', async (t) => {

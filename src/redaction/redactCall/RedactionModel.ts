@@ -1,7 +1,7 @@
 // The port through which the redactor reaches a model. In the server the serving layer answers it in-process;
 // the eval tool answers it through an OpenAI client. Both send the same chat request and read the same call.
-import type { ChatCompletionRequest } from '../protocol/chatCompletions.js';
-import { RedactionCallError } from './redactionErrors.js';
+import type { ChatCompletionRequest } from '../../protocol/chatCompletions.js';
+import { RedactionCallError } from '../redactionErrors.js';
 import type { RedactTool } from './redactorSpec.js';
 
 export interface RedactCallInput {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import { hex } from '../helpers/files.js';
-import { decodeSegwitAddress, encodeSegwitAddress } from '../../src/redaction/bech32.js';
+import { hex } from '../../helpers/files.js';
+import { decodeSegwitAddress, encodeSegwitAddress } from '../../../src/redaction/rules/bech32.js';
 
 
 t.test('segwit addresses (BIP 173 / BIP 350 vectors)', async (t) => {

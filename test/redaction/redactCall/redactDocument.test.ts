@@ -1,9 +1,9 @@
 import t from 'tap';
-import { Pseudonymizer } from '../../src/redaction/Pseudonymizer.js';
-import { codePointIndexer, DEFAULT_REDACT_MAX_TOKENS, redactDocument, type RedactDocumentRequest } from '../../src/redaction/redactDocument.js';
-import type { RedactCallInput, RedactCallOutput, RedactionModel } from '../../src/redaction/RedactionModel.js';
-import { RedactionCallError, RedactionInputError } from '../../src/redaction/redactionErrors.js';
-import { loadRedactorSpec } from '../../src/redaction/redactorSpec.js';
+import { Pseudonymizer } from '../../../src/redaction/pseudonyms/Pseudonymizer.js';
+import { codePointIndexer, DEFAULT_REDACT_MAX_TOKENS, redactDocument, type RedactDocumentRequest } from '../../../src/redaction/redactCall/redactDocument.js';
+import type { RedactCallInput, RedactCallOutput, RedactionModel } from '../../../src/redaction/redactCall/RedactionModel.js';
+import { RedactionCallError, RedactionInputError } from '../../../src/redaction/redactionErrors.js';
+import { loadRedactorSpec } from '../../../src/redaction/redactCall/redactorSpec.js';
 
 const spec = loadRedactorSpec();
 const TEXT = 'Hi Anna, Bob here. Mail anna@example.com or pay DE89 3704 0044 0532 0130 00. Bye Anna!';

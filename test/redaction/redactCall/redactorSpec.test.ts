@@ -1,8 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { RedactorSpecError } from '../../src/redaction/redactionErrors.js';
-import { loadRedactorSpec, renderSystemPrompt } from '../../src/redaction/redactorSpec.js';
+import { RedactorSpecError } from '../../../src/redaction/redactionErrors.js';
+import { loadRedactorSpec, renderSystemPrompt } from '../../../src/redaction/redactCall/redactorSpec.js';
 
 // The 56 labels of pii-masking-200k, as redactor.md spells them.
 const SPEC_LABELS = `ACCOUNTNAME, ACCOUNTNUMBER, AGE, AMOUNT, BIC, BITCOINADDRESS, BUILDINGNUMBER, CITY, COMPANYNAME, COUNTY,
@@ -48,7 +48,7 @@ t.test('user files replace the defaults', async (t) => {
       { label: 'SURNAME', description: 'A last name.' },
     ]),
   });
-  const tool = JSON.parse(readFileSync(new URL('../../src/redaction/defaults/redact-tool.json', import.meta.url), 'utf8'));
+  const tool = JSON.parse(readFileSync(new URL('../../../src/redaction/defaults/redact-tool.json', import.meta.url), 'utf8'));
   tool.function.parameters.properties.fields_to_redact.items.properties.pii_type.enum = ['GIVENNAME', 'SURNAME'];
   writeFileSync(join(dir, 'tool.json'), JSON.stringify(tool));
   const spec = loadRedactorSpec({
@@ -61,7 +61,7 @@ t.test('user files replace the defaults', async (t) => {
 });
 
 t.test('a bad tool or prompt file is a clear RedactorSpecError', async (t) => {
-  const validTool = JSON.parse(readFileSync(new URL('../../src/redaction/defaults/redact-tool.json', import.meta.url), 'utf8'));
+  const validTool = JSON.parse(readFileSync(new URL('../../../src/redaction/defaults/redact-tool.json', import.meta.url), 'utf8'));
   const noEnum = structuredClone(validTool);
   delete noEnum.function.parameters.properties.fields_to_redact.items.properties.pii_type.enum;
   const unknownLabel = structuredClone(validTool);

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { hex } from '../helpers/files.js';
-import { base58checkDecode, base58checkEncode, base58Decode, base58Encode } from '../../src/redaction/base58check.js';
+import { hex } from '../../helpers/files.js';
+import { base58checkDecode, base58checkEncode, base58Decode, base58Encode } from '../../../src/redaction/rules/base58check.js';
 
 
 t.test('base58 and base58check', async (t) => {

@@ -1,10 +1,10 @@
 import t from 'tap';
-import { ibanCheckDigits, luhnCheckDigit } from '../../src/redaction/checksums.js';
-import { FIRST_NAMES, LAST_NAMES } from '../../src/redaction/fakeVocabulary.js';
-import { Pseudonymizer } from '../../src/redaction/Pseudonymizer.js';
-import { loadRedactorSpec } from '../../src/redaction/redactorSpec.js';
-import { RedactionInputError } from '../../src/redaction/redactionErrors.js';
-import { detectRules } from '../../src/redaction/rulesDetectors.js';
+import { ibanCheckDigits, luhnCheckDigit } from '../../../src/redaction/rules/checksums.js';
+import { FIRST_NAMES, LAST_NAMES } from '../../../src/redaction/pseudonyms/fakeVocabulary.js';
+import { Pseudonymizer } from '../../../src/redaction/pseudonyms/Pseudonymizer.js';
+import { loadRedactorSpec } from '../../../src/redaction/redactCall/redactorSpec.js';
+import { RedactionInputError } from '../../../src/redaction/redactionErrors.js';
+import { detectRules } from '../../../src/redaction/rules/rulesDetectors.js';
 
 const KEY = 'test key: 32 bytes of not-secret';
 const pseudonymizer = new Pseudonymizer(KEY);

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
-import { applyRedaction } from '../../src/redaction/applyRedaction.js';
-import { Pseudonymizer } from '../../src/redaction/Pseudonymizer.js';
-import { openVault } from '../../src/redaction/RedactionVault.js';
-import { VaultKeyMismatchError } from '../../src/redaction/redactionErrors.js';
-import { resolveSpans, type Proposal } from '../../src/redaction/resolveSpans.js';
+import { applyRedaction } from '../../../src/redaction/redactCall/applyRedaction.js';
+import { Pseudonymizer } from '../../../src/redaction/pseudonyms/Pseudonymizer.js';
+import { openVault } from '../../../src/redaction/pseudonyms/RedactionVault.js';
+import { VaultKeyMismatchError } from '../../../src/redaction/redactionErrors.js';
+import { resolveSpans, type Proposal } from '../../../src/redaction/resolveSpans.js';
 
 const KEY = 'configured key, 32 bytes long!!!';
 

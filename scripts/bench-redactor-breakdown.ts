@@ -10,7 +10,7 @@ import { benchDocuments, redactorPrompt, redactorRequest, type ChatBody } from '
 import { startAdaptd, startLlamaServer, type BenchTarget } from '../src/bench/benchServers.js';
 import { DEFAULT_LLAMA_SERVER } from '../src/bench/llamaServerBinary.js';
 import { median } from '../src/bench/benchStats.js';
-import { loadRedactorSpec } from '../src/redaction/redactorSpec.js';
+import { loadRedactorSpec } from '../src/redaction/redactCall/redactorSpec.js';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '10' }, 'data-dir': { type: 'string', default: 'models/generated' } } });
 const requests = Number(values.requests);

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, watch
 import path from 'node:path';
 import { checkAdapterName, isValidAdapterName, resolveInsideRoots } from './adapterName.js';
 import { ConfigError } from '../config/serverConfig.js';
-import { AdapterProfileError, defaultProfileSpec, profileFileCandidates, readAdapterProfileFile, storeProfileFile, type AdapterProfile } from './AdapterProfile.js';
+import { AdapterProfileError, defaultProfileSpec, profileFileCandidates, readAdapterProfileFile, storeProfileFile, type AdapterProfile } from './adapterProfileFiles.js';
 
 export type AdapterFormat = 'gguf' | 'peft';
 export type AdapterOrigin = 'directory' | 'upload' | 'api';

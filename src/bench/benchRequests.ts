@@ -1,5 +1,5 @@
 import { synthesizeRows } from '../redaction/dataset/synthesizeRows.js';
-import type { RedactorSpec } from '../redaction/redactorSpec.js';
+import type { RedactorSpec } from '../redaction/redactCall/redactorSpec.js';
 
 /** An OpenAI chat completions body, as both servers receive it (plus each server's adapter selection fields). */
 export type ChatBody = Record<string, unknown> & { messages: Array<{ role: string; content: string }>; max_tokens: number };

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { availableCpus } from '../engine/cpuBudget.js';
-import { loadRedactorSpec } from '../redaction/redactorSpec.js';
+import { loadRedactorSpec } from '../redaction/redactCall/redactorSpec.js';
 import { ensureBenchModels } from './benchModels.js';
 import { rateFigure, type BenchCheck, type BenchFigure, type BenchReport } from './benchReport.js';
 import { alternatingAdapters, benchDocuments, redactorPrompt } from './benchRequests.js';

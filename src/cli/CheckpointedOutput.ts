@@ -1,5 +1,5 @@
 import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { UsageError } from './evalIo.js';
+import { UsageError } from './commandIo.js';
 
 /** What a run has committed so far; kept in OUT.checkpoint.json. */
 export interface CheckpointState {

@@ -3,8 +3,8 @@ import { parseArgs } from 'node:util';
 import { renderMarkdown, renderTable } from '../bench/benchReport.js';
 import { runBench } from '../bench/runBench.js';
 import { DEFAULT_LLAMA_SERVER } from '../bench/llamaServerBinary.js';
-import { writeFileAtomic } from './datasetOutputFile.js';
-import { integerFlag, processIo, UsageError, withUsage, type CommandIo } from './evalIo.js';
+import { writeFileAtomic } from './AtomicOutputFile.js';
+import { integerFlag, processIo, UsageError, withUsage, type CommandIo } from './commandIo.js';
 
 export const BENCH_USAGE = `Usage: adaptd bench [--out DIR] [--threads N] [--requests N] [--llama-server PATH] [--quick]
        [--only adaptd|llama-server] [--data-dir DIR] [--json]

@@ -1,15 +1,14 @@
 import { createReadStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import { buildDataset, type BuildSummary } from '../redaction/dataset/buildDataset.js';
 import { loadLabelMap } from '../redaction/dataset/labelMap.js';
 import { PII_LANGUAGES, type PiiLanguage } from '../redaction/dataset/PiiRow.js';
 import { DEFAULT_SPLIT, parseSplitRatios, SPLIT_NAMES, type SplitName } from '../redaction/dataset/splitAssignment.js';
 import { synthesizeRows } from '../redaction/dataset/synthesizeRows.js';
-import { loadRedactorSpec } from '../redaction/redactorSpec.js';
-import { DatasetOutputFile, writeFileAtomic } from './datasetOutputFile.js';
-import { integerFlag, processIo, UsageError, withUsage, type CommandIo } from './evalIo.js';
+import { loadRedactorSpec } from '../redaction/redactCall/redactorSpec.js';
+import { AtomicOutputFile, writeFileAtomic } from './AtomicOutputFile.js';
+import { integerFlag, processIo, UsageError, runCommand, type CommandIo } from './commandIo.js';
 import { ProgressReporter } from './progress.js';
 
 export const DATASET_SYNTH_USAGE = `Usage: adaptd dataset synth --out FILE [--rows N] [--seed S] [--languages en,fr,de,it] [--json]
@@ -29,24 +28,23 @@ the redactor's system prompt and redact tool), DIR/test.jsonl (labelled rows for
 and DIR/build-summary.json. Bad lines are counted and reported, not fatal.
 `;
 
+/** The flags both dataset commands take. */
+const DATASET_OPTIONS = {
+  out: { type: 'string' },
+  seed: { type: 'string' },
+  languages: { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const;
+
 /** `adaptd dataset synth`. */
 export async function runDatasetSynth(argv: string[], io: CommandIo = processIo()): Promise<number> {
-  return withUsage(io, DATASET_SYNTH_USAGE, argv, async () => {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        out: { type: 'string' },
-        rows: { type: 'string' },
-        seed: { type: 'string' },
-        languages: { type: 'string' },
-        json: { type: 'boolean', default: false },
-      },
-    });
+  const options = { ...DATASET_OPTIONS, rows: { type: 'string' } } as const;
+  return runCommand(io, DATASET_SYNTH_USAGE, argv, { options }, async ({ values }) => {
     if (!values.out) throw new UsageError('--out is required');
     const rows = integerFlag('rows', values.rows, 1000, 1);
     const seed = integerFlag('seed', values.seed, 1);
     const languages = synthLanguages(values.languages);
-    const file = new DatasetOutputFile(values.out);
+    const file = new AtomicOutputFile(values.out);
     const progress = new ProgressReporter({ label: 'synth', total: rows, unit: 'rows', json: values.json, stream: io.stderr });
     for (const row of synthesizeRows({ rows, seed, languages })) {
       await file.writeLine(JSON.stringify(row));
@@ -62,22 +60,15 @@ export async function runDatasetSynth(argv: string[], io: CommandIo = processIo(
 
 /** `adaptd dataset build`. */
 export async function runDatasetBuild(argv: string[], io: CommandIo = processIo()): Promise<number> {
-  return withUsage(io, DATASET_BUILD_USAGE, argv, async () => {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        out: { type: 'string' },
-        'label-map': { type: 'string' },
-        languages: { type: 'string' },
-        seed: { type: 'string' },
-        split: { type: 'string' },
-        categories: { type: 'string' },
-        prompt: { type: 'string' },
-        tool: { type: 'string' },
-        json: { type: 'boolean', default: false },
-      },
-    });
+  const options = {
+    ...DATASET_OPTIONS,
+    'label-map': { type: 'string' },
+    split: { type: 'string' },
+    categories: { type: 'string' },
+    prompt: { type: 'string' },
+    tool: { type: 'string' },
+  } as const;
+  return runCommand(io, DATASET_BUILD_USAGE, argv, { options, allowPositionals: true }, async ({ values, positionals }) => {
     if (positionals.length !== 1) throw new UsageError('give exactly one input file');
     if (!values.out) throw new UsageError('--out is required');
     const split = values.split === undefined ? DEFAULT_SPLIT : parseSplitRatios(values.split);
@@ -98,7 +89,7 @@ export async function runDatasetBuild(argv: string[], io: CommandIo = processIo(
 
 async function writeSplits(input: string, outDir: string, options: Parameters<typeof buildDataset>[1], json: boolean, io: CommandIo): Promise<BuildSummary> {
   mkdirSync(outDir, { recursive: true });
-  const files = Object.fromEntries(SPLIT_NAMES.map((name) => [name, new DatasetOutputFile(path.join(outDir, `${name}.jsonl`))])) as Record<SplitName, DatasetOutputFile>;
+  const files = Object.fromEntries(SPLIT_NAMES.map((name) => [name, new AtomicOutputFile(path.join(outDir, `${name}.jsonl`))])) as Record<SplitName, AtomicOutputFile>;
   const progress = new ProgressReporter({ label: 'build', unit: 'lines', json, stream: io.stderr });
   try {
     const lines = createInterface({ input: createReadStream(input), crlfDelay: Infinity });

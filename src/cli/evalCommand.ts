@@ -1,20 +1,20 @@
 import { createReadStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import OpenAI from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { readRow } from '../redaction/dataset/buildDataset.js';
 import { loadLabelMap } from '../redaction/dataset/labelMap.js';
 import type { PiiRow } from '../redaction/dataset/PiiRow.js';
-import { EndpointError, type ChatCompletionsClient } from '../redaction/eval/ChatRedactionModel.js';
+import type { ChatCompletionsClient } from '../redaction/eval/ChatRedactionModel.js';
+import { EndpointError } from '../redaction/redactionErrors.js';
 import { renderHtmlReport } from '../redaction/eval/renderHtmlReport.js';
 import { renderMarkdownReport } from '../redaction/eval/renderMarkdownReport.js';
 import { runEvaluation, type EvalRun, type EvalSystem } from '../redaction/eval/runEvaluation.js';
-import { DETECTOR_CHOICES, type DetectorChoice } from '../redaction/redactDocument.js';
-import { loadRedactorSpec, type RedactorSpec } from '../redaction/redactorSpec.js';
-import { writeFileAtomic } from './datasetOutputFile.js';
-import { integerFlag, processIo, UsageError, withUsage, type CommandIo } from './evalIo.js';
+import { DETECTOR_CHOICES, type DetectorChoice } from '../redaction/redactCall/redactDocument.js';
+import { loadRedactorSpec, type RedactorSpec } from '../redaction/redactCall/redactorSpec.js';
+import { writeFileAtomic } from './AtomicOutputFile.js';
+import { integerFlag, processIo, UsageError, runCommand, type CommandFlags, type CommandIo } from './commandIo.js';
 import { parseSystemSpec, perSystemValues, type EvalSystemSpec } from './evalSystemSpec.js';
 import { ProgressReporter } from './progress.js';
 
@@ -35,8 +35,8 @@ const DEFAULT_MAX_TOKENS = 4096;
 
 /** `adaptd eval`. */
 export async function runEval(argv: string[], io: CommandIo = processIo()): Promise<number> {
-  return withUsage(io, EVAL_USAGE, argv, async () => {
-    const values = parseEvalArgs(argv);
+  return runCommand(io, EVAL_USAGE, argv, { options: EVAL_OPTIONS }, async (parsed) => {
+    const values = checkEvalArgs(parsed.values);
     const spec = loadRedactorSpec({ categoriesPath: values.categories, promptPath: values.prompt, toolPath: values.tool });
     const { rows, bad } = await readEvalSet(values.set, spec, values['label-map'], integerFlag('limit', values.limit, Infinity, 1));
     if (bad > 0) io.stderr.write(`skipped ${bad} unusable lines of ${values.set} (adaptd dataset build reports why)\n`);
@@ -58,28 +58,26 @@ export async function runEval(argv: string[], io: CommandIo = processIo()): Prom
   });
 }
 
-function parseEvalArgs(argv: string[]) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      set: { type: 'string' },
-      system: { type: 'string', multiple: true, default: [] },
-      out: { type: 'string' },
-      concurrency: { type: 'string' },
-      limit: { type: 'string' },
-      price: { type: 'string', multiple: true, default: [] },
-      'api-key-env': { type: 'string', multiple: true, default: [] },
-      'max-tokens': { type: 'string' },
-      timeout: { type: 'string' },
-      retries: { type: 'string' },
-      detectors: { type: 'string', default: 'llm' },
-      'label-map': { type: 'string' },
-      categories: { type: 'string' },
-      prompt: { type: 'string' },
-      tool: { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
-  });
+const EVAL_OPTIONS = {
+  set: { type: 'string' },
+  system: { type: 'string', multiple: true, default: [] as string[] },
+  out: { type: 'string' },
+  concurrency: { type: 'string' },
+  limit: { type: 'string' },
+  price: { type: 'string', multiple: true, default: [] as string[] },
+  'api-key-env': { type: 'string', multiple: true, default: [] as string[] },
+  'max-tokens': { type: 'string' },
+  timeout: { type: 'string' },
+  retries: { type: 'string' },
+  detectors: { type: 'string', default: 'llm' },
+  'label-map': { type: 'string' },
+  categories: { type: 'string' },
+  prompt: { type: 'string' },
+  tool: { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const;
+
+function checkEvalArgs(values: CommandFlags<typeof EVAL_OPTIONS>) {
   if (!values.set) throw new UsageError('--set is required');
   if (!values.out) throw new UsageError('--out is required');
   if (values.system.length === 0) throw new UsageError('give at least one --system');
@@ -87,7 +85,7 @@ function parseEvalArgs(argv: string[]) {
   return { ...values, set: values.set, out: values.out };
 }
 
-type EvalValues = ReturnType<typeof parseEvalArgs>;
+type EvalValues = ReturnType<typeof checkEvalArgs>;
 
 /** Labelled rows, renamed by the label map like dataset build does; unusable lines are counted. */
 async function readEvalSet(file: string, spec: RedactorSpec, labelMapPath: string | undefined, limit: number) {

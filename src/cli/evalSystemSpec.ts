@@ -1,5 +1,5 @@
-import type { LoraChoice } from '../redaction/eval/ChatRedactionModel.js';
-import { UsageError } from './evalIo.js';
+import type { LoraChoice } from '../redaction/redactCall/RedactionModel.js';
+import { UsageError } from './commandIo.js';
 
 export interface EvalSystemSpec {
   name: string;

@@ -2,7 +2,7 @@ import { runPull } from './pullCommand.js';
 
 /** `adaptd <command>`: each command is a thin front over the layers that do the work. */
 const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<number> }> = {
-  serve: { help: 'run the server (what `npm start` runs); `adaptd serve --help` lists its options', run: async (argv) => (await import('../main.js')).runServe(argv) },
+  serve: { help: 'run the server (what `npm start` runs); `adaptd serve --help` lists its options', run: async (argv) => (await import('./serveCommand.js')).runServe(argv) },
   'dataset synth': {
     help: 'seeded fake PII rows in the pii-masking-200k schema: --out FILE [--rows N] [--seed S] [--languages en,fr,de,it]',
     run: async (argv) => (await import('./datasetCommand.js')).runDatasetSynth(argv),

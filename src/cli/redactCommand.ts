@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import { realpathSync, statSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { parseServerConfig, ConfigError } from '../config/serverConfig.js';
-import { REDACTION_MODES, type RedactionMode } from '../redaction/applyRedaction.js';
+import { REDACTION_MODES, type RedactionMode } from '../redaction/redactCall/applyRedaction.js';
 import { mapOrdered } from '../redaction/mapOrdered.js';
-import { DETECTOR_CHOICES, type DetectorChoice } from '../redaction/redactDocument.js';
+import { DETECTOR_CHOICES, type DetectorChoice } from '../redaction/redactCall/redactDocument.js';
 import { CheckpointedOutput, type CheckpointState } from './CheckpointedOutput.js';
-import { integerFlag, processIo, UsageError, withUsage, type CommandIo } from './evalIo.js';
+import { integerFlag, processIo, UsageError, runCommand, type CommandFlags, type CommandIo } from './commandIo.js';
 import { ProgressReporter } from './progress.js';
 import { countRows, formatOf, openDocuments, type InputRow } from './redactInput.js';
 import { FatalRedactError, HttpRedactor, LocalRedactor, type DocumentRedactor, type RedactSettings } from './redactTargets.js';
@@ -41,12 +40,12 @@ errors file, 1 the run stopped (server unreachable, key refused, ...; rerun to r
 
 const DEFAULT_CONCURRENCY = 4;
 
-type Options = ReturnType<typeof parseRedactArgs>;
+type Options = ReturnType<typeof checkRedactArgs>;
 
 /** `adaptd redact IN OUT`. */
 export async function runRedact(argv: string[], io: CommandIo = processIo()): Promise<number> {
-  return withUsage(io, REDACT_USAGE, argv, async () => {
-    const options = parseRedactArgs(argv);
+  return runCommand(io, REDACT_USAGE, argv, { options: REDACT_OPTIONS, allowPositionals: true }, async ({ values, positionals }) => {
+    const options = checkRedactArgs(argv, values, positionals);
     const paths = { out: options.out, errors: options.errors };
     const output = CheckpointedOutput.open(paths, fingerprint(options), options.restart);
     if (!output) {
@@ -153,9 +152,9 @@ async function openRedactor(options: Options, io: CommandIo): Promise<DocumentRe
     }
     return LocalRedactor.open(serverConfig(serverArgs, io), options.settings);
   }
-  const { serve } = await import('../main.js');
+  const { startServer } = await import('../main.js');
   const flags = ['--model', options.model, '--host', '127.0.0.1', '--port', '0', '--log-level', 'error', '--parallel', String(Math.min(64, options.concurrency))];
-  const server = await serve(serverConfig([...flags, ...(options.adapters ? ['--adapters', options.adapters] : []), ...serverArgs], io));
+  const server = await startServer(serverConfig([...flags, ...(options.adapters ? ['--adapters', options.adapters] : []), ...serverArgs], io));
   return new HttpRedactor(server.url, options.settings, undefined, server.close);
 }
 
@@ -168,31 +167,28 @@ function serverConfig(argv: string[], io: CommandIo) {
   }
 }
 
-function parseRedactArgs(argv: string[]) {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      format: { type: 'string' },
-      field: { type: 'string', default: 'text' },
-      column: { type: 'string', default: 'text' },
-      server: { type: 'string' },
-      'api-key-env': { type: 'string', default: 'OPENAI_API_KEY' },
-      model: { type: 'string' },
-      adapters: { type: 'string' },
-      adapter: { type: 'string' },
-      mode: { type: 'string', default: 'label' },
-      detectors: { type: 'string', default: 'hybrid' },
-      labels: { type: 'string' },
-      'max-tokens': { type: 'string' },
-      timeout: { type: 'string' },
-      concurrency: { type: 'string' },
-      errors: { type: 'string' },
-      'vault-path': { type: 'string' },
-      restart: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-    },
-  });
+const REDACT_OPTIONS = {
+  format: { type: 'string' },
+  field: { type: 'string', default: 'text' },
+  column: { type: 'string', default: 'text' },
+  server: { type: 'string' },
+  'api-key-env': { type: 'string', default: 'OPENAI_API_KEY' },
+  model: { type: 'string' },
+  adapters: { type: 'string' },
+  adapter: { type: 'string' },
+  mode: { type: 'string', default: 'label' },
+  detectors: { type: 'string', default: 'hybrid' },
+  labels: { type: 'string' },
+  'max-tokens': { type: 'string' },
+  timeout: { type: 'string' },
+  concurrency: { type: 'string' },
+  errors: { type: 'string' },
+  'vault-path': { type: 'string' },
+  restart: { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+} as const;
+
+function checkRedactArgs(argv: readonly string[], values: CommandFlags<typeof REDACT_OPTIONS>, positionals: string[]) {
   const separator = argv.indexOf('--');
   const serverOptions = separator >= 0 ? argv.slice(separator + 1) : [];
   const files = separator >= 0 ? positionals.slice(0, positionals.length - serverOptions.length) : positionals;

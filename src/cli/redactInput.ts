@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { formatCsvRecord, readCsvRecords } from './csvRecords.js';
-import { UsageError } from './evalIo.js';
+import { UsageError } from './commandIo.js';
 
 export const INPUT_FORMATS = ['jsonl', 'csv', 'text'] as const;
 export type InputFormat = (typeof INPUT_FORMATS)[number];

@@ -1,10 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServerConfig } from '../config/serverConfig.js';
-import type { RedactionMode } from '../redaction/applyRedaction.js';
-import type { DetectorChoice } from '../redaction/redactDocument.js';
-import { toApiError } from '../server/errors.js';
-import { openRedactor } from '../server/openRedactor.js';
-import { RedactionServing } from '../server/RedactionServing.js';
+import type { RedactionMode } from '../redaction/redactCall/applyRedaction.js';
+import type { DetectorChoice } from '../redaction/redactCall/redactDocument.js';
+import { RedactionCallError, RedactionInputError } from '../redaction/redactionErrors.js';
+import { openRedactor } from '../serving/openRedactor.js';
+import { RedactionServing } from '../serving/RedactionServing.js';
+import { redactionFailureMessage } from '../serving/redactionFailureMessage.js';
+import { InvalidRequestError } from '../serving/servingErrors.js';
 import type { RowProblem } from './redactInput.js';
 
 /** What every row of a run is redacted with; the body of POST /v1/redact without the text. */
@@ -128,11 +130,12 @@ export class LocalRedactor implements DocumentRedactor {
       const result = await this.serving.redact(text, { mode, detectors, labels });
       return { ok: true, text: result.redacted_text };
     } catch (error) {
-      const api = toApiError(error);
-      if (!api) throw error;
-      const failure = { status: api.status, message: api.message, code: api.code, param: api.param };
-      if (verdictOn(failure) === 'row') return { ok: false, problem: rowProblem(failure) };
-      throw fatal(failure);
+      // The same verdicts as over HTTP, read from the typed errors: a failed model call is the row's; a request
+      // this redactor cannot serve stops the run.
+      if (error instanceof RedactionCallError) return { ok: false, problem: { code: `redact_call_failed:${error.reason}`, reason: redactionFailureMessage(error) } };
+      if (error instanceof InvalidRequestError) throw new FatalRedactError(`the run cannot go on: ${error.message} (${error.code})`);
+      if (error instanceof RedactionInputError) throw new FatalRedactError(`the run cannot go on: ${error.message}`);
+      throw error;
     }
   }
 

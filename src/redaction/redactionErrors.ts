@@ -44,3 +44,19 @@ export class RedactionCallError extends RedactionError {
 export class VaultKeyMismatchError extends RedactionError {
   override name = 'VaultKeyMismatchError';
 }
+
+/**
+ * A model endpoint gave no answer (connection refused, timed out, HTTP error status). Client adapters of the
+ * RedactionModel port throw it, so a caller can count the call as unanswered whatever client is behind it.
+ */
+export class EndpointError extends Error {
+  override name = 'EndpointError';
+
+  constructor(
+    readonly kind: 'http' | 'connection' | 'timeout',
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}

@@ -6,14 +6,15 @@ import { AdapterValidationError, PeftConversionError } from '../adapters/adapter
 import { AdapterLoadError, ContextOverflowError, EngineUnavailableError, GrammarError, QueueFullError } from '../engine/engineErrors.js';
 import type { ErrorEnvelope } from '../protocol/errors.js';
 import { PromptRenderError } from '../translate/chatPrompt.js';
-import { AdapterProfileError } from '../adapters/AdapterProfile.js';
+import { AdapterProfileError } from '../adapters/adapterProfileFiles.js';
 import { DeadlineExceededError } from './sse.js';
 import { SchemaLimitError, UnsupportedSchemaError } from '../translate/jsonSchemaErrors.js';
 import { envName, kebab } from '../config/serverConfig.js';
 import { RedactionCallError, RedactionInputError } from '../redaction/redactionErrors.js';
-import { redactionFailureMessage } from './redactionFailureMessage.js';
+import { redactionFailureMessage } from '../serving/redactionFailureMessage.js';
+import { DocumentTooLongError, InvalidRequestError, ModelNotFoundError, UnusableProfileError } from '../serving/servingErrors.js';
 
-/** An error that already knows how it looks on the wire. Thrown by routes for request-level problems. */
+/** An error that already knows how it looks on the wire. Thrown by routes and plugins for HTTP-level problems. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -76,6 +77,10 @@ const typedErrors: Array<[new (...args: any[]) => Error, (error: any) => ApiErro
   // Fail closed: a redact call that cannot be trusted is the text's error, never its original text as a success.
   [RedactionCallError, (e: RedactionCallError) => new ApiError(422, redactionFailureMessage(e), null, `redact_call_failed:${e.reason}`)],
   [RedactionInputError, (e) => new ApiError(400, e.message, null, 'invalid_redaction_request')],
+  [InvalidRequestError, (e: InvalidRequestError) => new ApiError(400, e.message, e.param, e.code)],
+  [ModelNotFoundError, (e: ModelNotFoundError) => new ApiError(404, e.message, e.param, 'model_not_found')],
+  [UnusableProfileError, (e) => new ApiError(422, e.message, 'model', 'invalid_profile')],
+  [DocumentTooLongError, (e: DocumentTooLongError) => new ApiError(400, e.message, e.param, 'context_length_exceeded')],
 ];
 
 /** The single place where any error becomes a status and an OpenAI envelope. */
@@ -105,6 +110,12 @@ export function toApiError(error: unknown): ApiError | undefined {
   const status = (fastifyError as { statusCode?: number })?.statusCode;
   if (status && status >= 400 && status < 500) return new ApiError(status, fastifyError.message, null, fastifyError.code ?? null);
   return undefined;
+}
+
+/** A mapped error as one item of a batch answer: its status and the envelope's `error`. */
+export function errorItem(error: unknown): { status: number; error: ErrorEnvelope['error'] } {
+  const api = toApiError(error) ?? new ApiError(500, 'internal server error', null, 'internal_error');
+  return { status: api.status, error: envelope(api.status, api.message, api.param, api.code).error };
 }
 
 export function sendError(reply: FastifyReply, error: unknown): FastifyReply {

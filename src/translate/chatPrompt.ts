@@ -3,6 +3,7 @@ import type { PromptSegment } from '../engine/LlamaEngine.js';
 import type { ChatMessage, FunctionTool } from '../protocol/chatCompletions.js';
 import type { PromptProfile } from './PromptProfile.js';
 import { toolInstructions, type ToolCallSyntax } from './toolCallSyntax.js';
+import { jsonOrText } from '../protocol/jsonOrText.js';
 
 /** A fixed date, so a rendered prompt (and its cached prefix) does not change at midnight. */
 export const TEMPLATE_DATE = '26 Jul 2024';
@@ -82,7 +83,7 @@ export function templateMessages(messages: ChatMessage[]): Array<Record<string, 
       rendered.tool_calls = message.tool_calls.map((call) => ({
         id: call.id,
         type: 'function',
-        function: { name: call.function.name, arguments: parseArguments(call.function.arguments) },
+        function: { name: call.function.name, arguments: jsonOrText(call.function.arguments) },
       }));
     }
     if (message.role === 'tool') rendered.tool_call_id = message.tool_call_id;
@@ -91,13 +92,6 @@ export function templateMessages(messages: ChatMessage[]): Array<Record<string, 
   });
 }
 
-function parseArguments(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
 
 const compiledTemplates = new Map<string, Template>();
 const MAX_COMPILED_TEMPLATES = 64;

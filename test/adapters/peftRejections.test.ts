@@ -1,6 +1,7 @@
-import { closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { truncate } from '../helpers/files.js';
 import { PeftConversionError, type PeftConversionReason } from '../../src/adapters/adapterErrors.js';
 import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, convertPeftToGguf } from '../../src/adapters/peft/convertPeftToGguf.js';
 import { encodePeftValues, writePeftExport, writeSafetensors, type PeftExportSpec } from '../../src/demo/peftExport.js';
@@ -29,12 +30,6 @@ const tensor = (name: string, shape: number[], dtype = 'F32', fill = 0.01) => ({
   shape,
   data: dtype === 'F32' ? encodePeftValues(new Float32Array(shape[0] * shape[1]).fill(fill), 'F32') : Buffer.alloc(shape[0] * shape[1] * 8),
 });
-
-function truncate(path: string, size: number): void {
-  const fd = openSync(path, 'r+');
-  ftruncateSync(fd, size);
-  closeSync(fd);
-}
 
 interface Case {
   name: string;

@@ -1,7 +1,9 @@
-import { openSync, closeSync, ftruncateSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import { statSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
+import { thrownBy } from '../helpers/errors.js';
+import { truncate } from '../helpers/files.js';
+import { loadTestModel } from '../helpers/testLlama.js';
 import { AdapterValidationError, type AdapterValidationReason } from '../../src/adapters/adapterErrors.js';
 import { describeBaseModel, validateLoraAdapter } from '../../src/adapters/validateAdapter.js';
 import { GgmlType } from '../../src/gguf/ggufTypes.js';
@@ -27,21 +29,6 @@ const adapterMetadata = (architecture = 'llama', adapterType = 'lora') => [
   ['adapter.type', gguf.string(adapterType)],
   ['adapter.lora.alpha', gguf.f32(1)],
 ] as Array<[string, ReturnType<typeof gguf.string>]>;
-
-function thrownBy(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
-
-function truncate(path: string, size: number): void {
-  const fd = openSync(path, 'r+');
-  ftruncateSync(fd, size);
-  closeSync(fd);
-}
 
 // Good adapters.
 writeLoraAdapter(file('behaviour.gguf'), { name: 'A', ...behaviourAdapterPairs({ word: ' A', rank: 4, alpha: 8 }) });
@@ -122,12 +109,8 @@ for (const [name, reason, message] of bad) {
 }
 
 t.test('llama.cpp agrees: what validation accepts loads, what it refuses for shape or names does not', async (t) => {
-  const llama = await getLlama({ gpu: false, build: 'never', maxThreads: 2, logLevel: LlamaLogLevel.error });
-  const model = await llama.loadModel({ modelPath });
-  t.teardown(async () => {
-    await model.dispose();
-    await llama.dispose();
-  });
+  const { model, close } = await loadTestModel(modelPath);
+  t.teardown(close);
   const load = async (name: string) => {
     const context = await model.createContext({ contextSize: 256, threads: 2, lora: { adapters: [{ filePath: file(name), scale: 1 }] } });
     await context.dispose();

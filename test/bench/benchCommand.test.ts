@@ -3,7 +3,7 @@ import path from 'node:path';
 import t from 'tap';
 import type { BenchReport } from '../../src/bench/benchReport.js';
 import { runBenchCommand } from '../../src/cli/benchCommand.js';
-import { captureIo } from '../cli/evalScriptedEndpoint.js';
+import { captureIo } from '../helpers/scriptedEndpoint.js';
 
 // The harness end to end on adaptd alone (CI has no llama-server build): every workload runs for real on the tiny
 // behaviour model. Nothing here asserts a time; only that each figure was measured and every request answered.

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { alternatingAdapters, benchDocuments, decodeRequest, redactorPrompt, redactorRequest } from '../../src/bench/benchRequests.js';
 import { summarisePool } from '../../src/bench/benchStats.js';
-import { loadRedactorSpec } from '../../src/redaction/redactorSpec.js';
+import { loadRedactorSpec } from '../../src/redaction/redactCall/redactorSpec.js';
 
 const spec = loadRedactorSpec();
 

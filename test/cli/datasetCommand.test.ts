@@ -4,8 +4,8 @@ import path from 'node:path';
 import t from 'tap';
 import { runDatasetBuild, runDatasetSynth } from '../../src/cli/datasetCommand.js';
 import { sliceCodePoints } from '../../src/redaction/dataset/PiiRow.js';
-import { loadRedactorSpec } from '../../src/redaction/redactorSpec.js';
-import { captureIo } from './evalScriptedEndpoint.js';
+import { loadRedactorSpec } from '../../src/redaction/redactCall/redactorSpec.js';
+import { captureIo } from '../helpers/scriptedEndpoint.js';
 
 const spec = loadRedactorSpec();
 const validateArguments = new Ajv.default({ strict: false }).compile(spec.tool.function.parameters);

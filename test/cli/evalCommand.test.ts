@@ -3,9 +3,9 @@ import path from 'node:path';
 import t from 'tap';
 import { runEval } from '../../src/cli/evalCommand.js';
 import { parseSystemSpec } from '../../src/cli/evalSystemSpec.js';
-import { loadRedactorSpec } from '../../src/redaction/redactorSpec.js';
+import { loadRedactorSpec } from '../../src/redaction/redactCall/redactorSpec.js';
 import type { EvalReport } from '../../src/redaction/eval/runEvaluation.js';
-import { captureIo, startScriptedEndpoint, type ScriptedAnswer } from './evalScriptedEndpoint.js';
+import { captureIo, startScriptedEndpoint, type ScriptedAnswer } from '../helpers/scriptedEndpoint.js';
 
 const spec = loadRedactorSpec();
 const f = (string: string, pii_type: string) => ({ string, pii_type });

@@ -5,7 +5,7 @@ import { chromium } from 'playwright-core';
 import t, { type Test as Tap } from 'tap';
 import { runEval } from '../../src/cli/evalCommand.js';
 import { synthesizeRows } from '../../src/redaction/dataset/synthesizeRows.js';
-import { captureIo, startScriptedEndpoint, type ScriptedAnswer } from './evalScriptedEndpoint.js';
+import { captureIo, startScriptedEndpoint, type ScriptedAnswer } from '../helpers/scriptedEndpoint.js';
 
 // Opens report.html the way a person would, in Debian's Chromium, and checks the charts are
 // drawn and the page is quiet. ADAPTD_UPDATE_SCREENSHOT=1 refreshes the README's docs/eval-report.png.

@@ -5,10 +5,10 @@ import { adaptersDirectory, ensureTestModels } from '../../scripts/generate-test
 import { runEval } from '../../src/cli/evalCommand.js';
 import { synthesizeRows } from '../../src/redaction/dataset/synthesizeRows.js';
 import type { EvalReport } from '../../src/redaction/eval/runEvaluation.js';
-import { redactRequestBody } from '../../src/redaction/eval/ChatRedactionModel.js';
-import { loadRedactorSpec } from '../../src/redaction/redactorSpec.js';
+import { redactChatRequest } from '../../src/redaction/redactCall/RedactionModel.js';
+import { loadRedactorSpec } from '../../src/redaction/redactCall/redactorSpec.js';
 import { startTestServer } from '../helpers/testServer.js';
-import { captureIo } from './evalScriptedEndpoint.js';
+import { captureIo } from '../helpers/scriptedEndpoint.js';
 
 // adaptd itself as the system under test: the behaviour model and two adapters, through the
 // real HTTP API. The behaviour model only ever wants to say its word, so it never makes a
@@ -25,12 +25,11 @@ const setFile = path.join(dir, 'test.jsonl');
 writeFileSync(setFile, [...synthesizeRows({ rows: 3, seed: 4 })].map((row) => `${JSON.stringify(row)}\n`).join(''));
 
 t.test('eval runs base, adapter and stacked adapters side by side', async (t) => {
-  // What the server does with the forced redact call decides which kind of invalid call to expect.
-  const probe = await server.client.chat.completions
-    .create(redactRequestBody({ systemPrompt: spec.systemPrompt, document: 'Hi Anna', tool: spec.tool, maxTokens: MAX_TOKENS }, { model: 'A', lora: [] }) as never)
-    .then((response: any) => ({ finish: response.choices[0].finish_reason as string, toolCalls: response.choices[0].message.tool_calls?.length ?? 0 }))
-    .catch((error: { status?: number }) => ({ status: error.status }));
-  t.comment(`probe: ${JSON.stringify(probe)}`);
+  // The behaviour model starts the forced redact call and is cut off by max_tokens: a partial call, `length`.
+  const probe = await server.client.chat.completions.create(
+    redactChatRequest({ systemPrompt: spec.systemPrompt, document: 'Hi Anna', tool: spec.tool, maxTokens: MAX_TOKENS }, { model: 'A', lora: [] }) as never,
+  );
+  t.same({ finish: probe.choices[0].finish_reason, toolCalls: probe.choices[0].message.tool_calls?.length }, { finish: 'length', toolCalls: 1 }, 'a call cut off at max_tokens');
 
   const out = path.join(dir, 'report');
   const capture = captureIo();
@@ -48,15 +47,12 @@ t.test('eval runs base, adapter and stacked adapters side by side', async (t) =>
   t.same(report.systems.map((s) => [s.name, s.model, s.lora.length]), [['base', 'behaviour', 0], ['adapterA', 'A', 0], ['stacked', 'behaviour', 2]]);
   for (const system of report.systems) {
     t.equal(system.validCalls + system.invalidCalls, 3, system.name);
-    if ('finish' in probe && probe.finish === 'length') {
-      t.equal(system.invalidCalls, 3, `${system.name}: an answer cut off at max_tokens is an invalid call`);
-      t.same(system.failures, { truncated: 3 }, 'it talks until max_tokens');
-      t.equal(system.score, 0);
-      t.equal(system.leakRate, null);
-      t.ok(system.tokens.completion >= 3 * MAX_TOKENS - 3, 'completion tokens are counted for invalid calls too');
-    }
-    if ('status' in probe) t.same(system.failures, { [`http ${probe.status}`]: 3 });
-    t.ok(system.tokens.prompt > 3 * 500 || 'status' in probe, 'the system prompt lists every category');
+    t.equal(system.invalidCalls, 3, `${system.name}: an answer cut off at max_tokens is an invalid call`);
+    t.same(system.failures, { truncated: 3 }, 'it talks until max_tokens');
+    t.equal(system.score, 0);
+    t.equal(system.leakRate, null);
+    t.ok(system.tokens.completion >= 3 * MAX_TOKENS - 3, 'completion tokens are counted for invalid calls too');
+    t.ok(system.tokens.prompt > 3 * 500, 'the system prompt lists every category');
     t.ok(system.latencyMs.values.every((ms) => ms > 0));
   }
   t.match(readFileSync(path.join(out, 'report.md'), 'utf8'), /\| stacked \| behaviour\+A:0\.5\+B \|/);

@@ -7,8 +7,8 @@ import { checkpointPathOf } from '../../src/cli/CheckpointedOutput.js';
 import { runRedact } from '../../src/cli/redactCommand.js';
 import { piiCorpus } from '../helpers/piiCorpus.js';
 import { startTestServer } from '../helpers/testServer.js';
+import { captureIo } from '../helpers/scriptedEndpoint.js';
 import { waitFor } from '../helpers/waitFor.js';
-import { captureIo } from './evalScriptedEndpoint.js';
 
 const dir = t.testdir();
 const file = (name: string) => path.join(dir, name);

@@ -1,16 +1,12 @@
 import fc from 'fast-check';
-import { getLlama } from 'node-llama-cpp';
 import t from 'tap';
 import { GeneratedText, StopTextDetector } from '../../src/engine/LlamaEngine.js';
 import { ensureTestModels } from '../../scripts/generate-test-models.js';
+import { loadTestModel } from '../helpers/testLlama.js';
 
 // The genuine Llama 3.1 tokenizer: byte-level pieces, so emoji and most non-Latin characters span several tokens.
-const llama = await getLlama({ gpu: false, build: 'never' });
-const model = await llama.loadModel({ modelPath: ensureTestModels().behaviourModel });
-t.teardown(async () => {
-  await model.dispose();
-  await llama.dispose();
-});
+const { model, close } = await loadTestModel(ensureTestModels().behaviourModel);
+t.teardown(close);
 
 function streamed(text: string): { steps: string[]; whole: string } {
   const tokens = model.tokenize(text, false);

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import type { Test } from 'tap';
-import { getLlama, LlamaCompletion, LlamaLogLevel, type LlamaModel } from 'node-llama-cpp';
+import { LlamaCompletion, type LlamaModel } from 'node-llama-cpp';
 import { convertPeftToGguf } from '../../src/adapters/peft/convertPeftToGguf.js';
 import { describeBaseModel } from '../../src/adapters/validateAdapter.js';
 import { writePeftExport } from '../../src/demo/peftExport.js';
 import { BEHAVIOUR_MODEL, writeSyntheticLlama } from '../../src/demo/syntheticLlama.js';
+import { loadTestModel } from './testLlama.js';
 
 /**
  * The behaviour model loaded on the real engine in a test's own folder, with probes that compare adapters by
@@ -20,12 +21,9 @@ export function loraEngineHarness(t: Test) {
 
   let model: LlamaModel;
   t.before(async () => {
-    const llama = await getLlama({ gpu: false, build: 'never', maxThreads: 2, logLevel: LlamaLogLevel.error });
-    model = await llama.loadModel({ modelPath });
-    t.teardown(async () => {
-      await model.dispose();
-      await llama.dispose();
-    });
+    const loaded = await loadTestModel(modelPath);
+    model = loaded.model;
+    t.teardown(loaded.close);
   });
 
   async function greedy(adapter: string | undefined, scale = 1): Promise<string> {

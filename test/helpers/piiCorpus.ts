@@ -1,11 +1,11 @@
 // A seeded corpus of documents with planted PII that rules can validate, and planted near-misses that
 // look the same but fail their check (a wrong Luhn or IBAN digit, a broken base58/EIP-55 checksum, an
 // impossible octet). Values are built from the check-digit algorithms, so each is valid by construction.
-import { base58checkEncode } from '../../src/redaction/base58check.js';
-import { encodeSegwitAddress } from '../../src/redaction/bech32.js';
-import { ibanCheckDigits, luhnCheckDigit } from '../../src/redaction/checksums.js';
-import { eip55Checksummed } from '../../src/redaction/keccak256.js';
-import { SeededRandom } from '../../src/redaction/SeededRandom.js';
+import { base58checkEncode } from '../../src/redaction/rules/base58check.js';
+import { encodeSegwitAddress } from '../../src/redaction/rules/bech32.js';
+import { ibanCheckDigits, luhnCheckDigit } from '../../src/redaction/rules/checksums.js';
+import { eip55Checksummed } from '../../src/redaction/rules/keccak256.js';
+import { SeededRandom } from '../../src/redaction/pseudonyms/SeededRandom.js';
 
 export interface Planted {
   value: string;

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { parseServerConfig } from '../../src/config/serverConfig.js';
-import { serve } from '../../src/main.js';
+import { startServer } from '../../src/main.js';
 import type { LlamaEngine } from '../../src/engine/LlamaEngine.js';
 
 export interface TestServer {
@@ -14,7 +14,7 @@ export interface TestServer {
 /** A real listening adaptd on a free loopback port, driven by the official openai client. */
 export async function startTestServer(flags: Record<string, string | number>): Promise<TestServer> {
   const argv = Object.entries({ port: 0, 'log-level': 'error', ...flags }).flatMap(([k, v]) => [`--${k}`, String(v)]);
-  const server = await serve(parseServerConfig(argv, {}));
+  const server = await startServer(parseServerConfig(argv, {}));
   const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 60_000 });
   return { url: server.url, client, close: server.close, engine: server.engine };
 }

@@ -1,6 +1,7 @@
 import t from 'tap';
 import OpenAI from 'openai';
 import { adaptersDirectory, ensureTestModels } from '../../scripts/generate-test-models.js';
+import { postJson } from '../helpers/http.js';
 import { startTestServer } from '../helpers/testServer.js';
 import { waitFor } from '../helpers/waitFor.js';
 
@@ -103,10 +104,10 @@ t.test('models, health and the OpenAPI document', async (t) => {
   t.equal((await fetch(`${server.url}/docs/`)).status, 200);
 });
 
-async function post(path: string, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) {
-  const response = await fetch(`${server.url}${path}`, { method: 'POST', body, headers });
-  return { status: response.status, body: (await response.json()) as { error: { message: string; type: string; param: string | null; code: string | null } } };
-}
+const post = async (path: string, body: string) => {
+  const { status, json } = await postJson(`${server.url}${path}`, body);
+  return { status, body: json as { error: { message: string; type: string; param: string | null; code: string | null } } };
+};
 
 t.test('bad input gets the documented status and envelope, and the server keeps serving', async (t) => {
   const valid = { model: 'behaviour', messages: user('x'), max_tokens: 2 };

@@ -7,14 +7,14 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { Template } from '@huggingface/jinja';
-import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 import { adaptersDirectory, ensureTestModels } from '../../scripts/generate-test-models.js';
 import { AdapterCatalogue } from '../../src/adapters/AdapterCatalogue.js';
 import { createAdapterPreparer } from '../../src/adapters/adapterPreparer.js';
 import type { ChatCompletionRequest } from '../../src/protocol/chatCompletions.js';
-import { GenerationServing } from '../../src/server/GenerationServing.js';
+import { GenerationServing } from '../../src/serving/GenerationServing.js';
 import { BUILTIN_TEMPLATES } from '../../src/translate/PromptProfile.js';
 import { DEFAULT_JSON_SCHEMA_LIMITS } from '../../src/translate/jsonSchemaGrammar.js';
+import { loadTestModel } from '../helpers/testLlama.js';
 import { startTestServer } from '../helpers/testServer.js';
 
 // A template a user brings for a LoRA trained on their own format: filters, loops, a namespace, variables.
@@ -77,12 +77,8 @@ const serving = new GenerationServing({
 } as unknown as ConstructorParameters<typeof GenerationServing>[0]);
 
 // An independent tokenizer: the same GGUF loaded afresh by node-llama-cpp.
-const llama = await getLlama({ gpu: false, build: 'never', maxThreads: 1, logLevel: LlamaLogLevel.error });
-const model = await llama.loadModel({ modelPath: models.behaviourModel });
-t.teardown(async () => {
-  await model.dispose();
-  await llama.dispose();
-});
+const { model, close } = await loadTestModel(models.behaviourModel, 1);
+t.teardown(close);
 
 /** Tools and messages as Hugging Face chat templates receive them. */
 type HfMessage = { role: string; content: string; tool_calls?: Array<{ id: string; type: 'function'; function: { name: string; arguments: Record<string, unknown> } }>; tool_call_id?: string };

@@ -4,7 +4,8 @@ import OpenAI from 'openai';
 import t from 'tap';
 import { ensureTestModels } from '../../scripts/generate-test-models.js';
 import type { RedactBatchResponse, RedactResponse } from '../../src/protocol/redact.js';
-import { detectRules } from '../../src/redaction/rulesDetectors.js';
+import { detectRules } from '../../src/redaction/rules/rulesDetectors.js';
+import { postJson } from '../helpers/http.js';
 import { coveringCorpus, PLANTED_KINDS } from '../helpers/piiCorpus.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
 
@@ -20,15 +21,7 @@ const start = (flags: Record<string, string> = {}) =>
 let server: TestServer = await start();
 t.teardown(() => server.close());
 
-async function post(route: string, body: unknown, key?: string) {
-  const response = await fetch(`${server.url}${route}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, text, json: JSON.parse(text) };
-}
+const post = (route: string, body: unknown, key?: string) => postJson(`${server.url}${route}`, body, key ? { authorization: `Bearer ${key}` } : {});
 
 const corpus = coveringCorpus(240);
 

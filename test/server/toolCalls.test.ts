@@ -2,7 +2,7 @@ import t from 'tap';
 import AjvModule from 'ajv';
 import type OpenAI from 'openai';
 import { adaptersDirectory, ensureTestModels } from '../../scripts/generate-test-models.js';
-import { loadRedactorSpec } from '../../src/redaction/redactorSpec.js';
+import { loadRedactorSpec } from '../../src/redaction/redactCall/redactorSpec.js';
 import { startTestServer } from '../helpers/testServer.js';
 
 const models = ensureTestModels();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jsonOrText } from '../../protocol/jsonOrText.js';
 
 /** The languages of pii-masking-200k. */
 export const PII_LANGUAGES = ['en', 'fr', 'de', 'it'] as const;
@@ -29,7 +30,7 @@ const maskEntrySchema = z.object({
 });
 
 // Some exports store privacy_mask as a JSON string inside the row; both forms are accepted.
-const maskSchema = z.preprocess((value) => (typeof value === 'string' ? safeJson(value) : value), z.array(maskEntrySchema));
+const maskSchema = z.preprocess((value) => (typeof value === 'string' ? jsonOrText(value) : value), z.array(maskEntrySchema));
 
 export const piiRowSchema = z.looseObject({
   source_text: z.string(),
@@ -38,14 +39,6 @@ export const piiRowSchema = z.looseObject({
   language: z.string().optional(),
   set: z.string().optional(),
 });
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
 
 /** The code points from `start` to `end`, so that offsets written by Python line up. */
 export function sliceCodePoints(text: string, start: number, end: number): string {

@@ -1,4 +1,4 @@
-import type { RedactorSpec } from '../redactorSpec.js';
+import type { RedactorSpec } from '../redactCall/redactorSpec.js';
 import { mapLabel, type LabelMap } from './labelMap.js';
 import { maskProblem, piiRowSchema, renderTargetText, type PiiRow, type PrivacyMaskEntry } from './PiiRow.js';
 import { assignSplit, normaliseForDedup, type SplitName, type SplitRatios } from './splitAssignment.js';

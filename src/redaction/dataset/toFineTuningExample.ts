@@ -1,5 +1,5 @@
-import type { RedactField } from '../parseRedactArguments.js';
-import type { RedactorSpec, RedactTool } from '../redactorSpec.js';
+import type { RedactField } from '../redactCall/parseRedactArguments.js';
+import type { RedactorSpec, RedactTool } from '../redactCall/redactorSpec.js';
 import type { PrivacyMaskEntry } from './PiiRow.js';
 
 /** One line of OpenAI chat fine-tuning JSONL with a tool call as the answer. */

@@ -1,9 +1,10 @@
 import type { PiiRow } from '../dataset/PiiRow.js';
-import { parseRedactArguments } from '../parseRedactArguments.js';
-import { redactDocument, type DetectorChoice, type RedactionResult } from '../redactDocument.js';
+import { parseRedactArguments } from '../redactCall/parseRedactArguments.js';
+import { redactDocument, type DetectorChoice, type RedactionResult } from '../redactCall/redactDocument.js';
 import { RedactionCallError } from '../redactionErrors.js';
-import type { RedactorSpec } from '../redactorSpec.js';
-import { ChatRedactionModel, EndpointError, type ChatTarget } from './ChatRedactionModel.js';
+import type { RedactorSpec } from '../redactCall/redactorSpec.js';
+import { EndpointError } from '../redactionErrors.js';
+import { ChatRedactionModel, type ChatTarget } from './ChatRedactionModel.js';
 import { countEntityMatches, type CountsByLabel } from './entityMatches.js';
 import { countLeaks, type LeakCount } from './leakCount.js';
 import { scoreSample, type LabelledString } from './sampleScore.js';

@@ -1,4 +1,4 @@
-import type { LoraChoice } from './ChatRedactionModel.js';
+import type { LoraChoice } from '../redactCall/RedactionModel.js';
 import { addCounts, exactScores, overlapScores, totalCounts, type CountsByLabel, type PrecisionRecall } from './entityMatches.js';
 import type { SampleOutcome } from './evaluateSample.js';
 import { latencyPercentile } from './latencyPercentile.js';

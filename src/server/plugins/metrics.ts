@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { AdapterCatalogue } from '../../adapters/AdapterCatalogue.js';
 import type { ContextPool } from '../../engine/ContextPool.js';
 import type { ContextMemoryEstimate } from '../../engine/LlamaEngine.js';
+import type { GenerationMetrics } from '../../serving/GenerationServing.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -12,12 +13,6 @@ declare module 'fastify' {
   }
 }
 
-/** What generation reports to metrics; GenerationServing calls it, so routes need not. */
-export interface GenerationMetrics {
-  firstToken(adapter: string, seconds: number): void;
-  /** `forced`: completion tokens a grammar forced, inserted without sampling (part of `completion`). */
-  tokens(adapter: string, prompt: number, completion: number, forced: number): void;
-}
 
 const MAX_ADAPTER_LABELS = 200;
 

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AdapterCatalogue, AdapterEntry } from '../../adapters/AdapterCatalogue.js';
-import { parseAdapterProfile } from '../../adapters/AdapterProfile.js';
+import { parseAdapterProfile } from '../../adapters/adapterProfileFiles.js';
 import { adapterProfile } from '../../protocol/adapterProfile.js';
 import { adapterNameParams, adapterProfileDocument } from '../../protocol/adapters.js';
 import { errorEnvelope } from '../../protocol/errors.js';
-import { describeProfile } from '../describeProfile.js';
+import { describeProfile } from '../../serving/describeProfile.js';
 import { ApiError } from '../errors.js';
 import { manageableName, visibleName } from './adapters.js';
 

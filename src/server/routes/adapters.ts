@@ -7,7 +7,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AdapterConflictError, type AdapterCatalogue, type AdapterEntry } from '../../adapters/AdapterCatalogue.js';
 import { checkAdapterName } from '../../adapters/adapterName.js';
-import { PEFT_PROFILE_FILES, readAdapterProfileFile, type AdapterProfile } from '../../adapters/AdapterProfile.js';
+import { PEFT_PROFILE_FILES, readAdapterProfileFile, type AdapterProfile } from '../../adapters/adapterProfileFiles.js';
 import type { ContextPool } from '../../engine/ContextPool.js';
 import {
   adapterEntry,
@@ -19,7 +19,7 @@ import {
   type AdapterEntryWire,
 } from '../../protocol/adapters.js';
 import { errorEnvelope } from '../../protocol/errors.js';
-import { describeProfile } from '../describeProfile.js';
+import { describeProfile } from '../../serving/describeProfile.js';
 import { ApiError } from '../errors.js';
 
 export interface AdaptersRouteOptions {

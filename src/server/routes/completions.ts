@@ -1,30 +1,21 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { completionRequest, completionResponse } from '../../protocol/completions.js';
-import { errorEnvelope } from '../../protocol/errors.js';
 import { textCompletion, textUsageChunk, usageOf } from '../../translate/chatResponse.js';
-import type { GenerationServing } from '../GenerationServing.js';
+import type { GenerationServing } from '../../serving/GenerationServing.js';
 import { requestSignal } from '../sse.js';
 import { streamEvents } from '../streamEvents.js';
+import { postSchema } from './routeSchema.js';
 
 export const completionsRoute: FastifyPluginAsyncZod<{ serving: GenerationServing; deadlineSeconds: number }> = async (app, { serving, deadlineSeconds }) => {
   app.post(
     '/v1/completions',
-    {
-      schema: {
-        summary: 'Legacy text completion on the same engine',
-        tags: ['OpenAI'],
-        body: completionRequest,
-        response: { 200: completionResponse, '4xx': errorEnvelope, '5xx': errorEnvelope },
-      },
-    },
+    { schema: postSchema('Legacy text completion on the same engine', ['OpenAI'], completionRequest, completionResponse) },
     async (request, reply) => {
-      const body = request.body;
-      const plan = serving.planCompletion(body, request.principal.allows);
-      request.adapterLabel = plan.selection.model;
-      const identity = serving.newIdentity('cmpl', plan.selection.model);
+      const plan = serving.planCompletion(request.body, request.principal.allows);
+      const { identity, echo: echoed } = plan;
+      request.adapterLabel = identity.model;
       const events = serving.generate(plan, requestSignal(reply, deadlineSeconds));
-      const prompt = typeof body.prompt === 'string' ? body.prompt : body.prompt[0];
-      const echoed = body.echo ? prompt : '';
+      const body = request.body;
       if (!body.stream) {
         const result = await serving.collect(events);
         return textCompletion(identity, echoed + result.text, result.finishReason, usageOf(result.promptTokens, result.completionTokens));

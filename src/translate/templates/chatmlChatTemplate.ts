@@ -1,4 +1,4 @@
-import { chatmlCallTurn } from './chatmlCallTurn.js';
+import { chatmlCallTurn, chatmlPlainTurnAndPrompt } from './chatmlTurns.js';
 
 /**
  * adaptd's built-in `chatml` template: plain ChatML turns (`<|im_start|>role\n…<|im_end|>\n`), for adapters
@@ -29,9 +29,5 @@ export const chatmlChatTemplate = [
   ...chatmlCallTurn,
   "{%- elif message.role == 'tool' -%}",
   "{{- '<|im_start|>tool\\n<tool_response>\\n' + message.content + '\\n</tool_response><|im_end|>\\n' -}}",
-  "{%- else -%}",
-  "{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' -}}",
-  "{%- endif -%}",
-  "{%- endfor -%}",
-  "{%- if add_generation_prompt -%}{{- '<|im_start|>assistant\\n' -}}{%- endif -%}",
+  ...chatmlPlainTurnAndPrompt,
 ].join('\n');

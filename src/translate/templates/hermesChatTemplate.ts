@@ -1,4 +1,4 @@
-import { chatmlCallTurn } from './chatmlCallTurn.js';
+import { chatmlCallTurn, chatmlPlainTurnAndPrompt } from './chatmlTurns.js';
 
 /**
  * adaptd's built-in `hermes` template: NousResearch's Hermes 2 Pro function-calling format on ChatML turns, as
@@ -29,9 +29,5 @@ export const hermesChatTemplate = [
   `{{- '<|im_start|>tool\\n<tool_response>\\n{"name": ' -}}{{- called.name | tojson -}}{{- ', "content": ' -}}`,
   "{%- if result.startswith('{') or result.startswith('[') -%}{{- result -}}{%- else -%}{{- result | tojson -}}{%- endif -%}",
   "{{- '}\\n</tool_response>\\n<|im_end|>\\n' -}}",
-  "{%- else -%}",
-  "{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' -}}",
-  "{%- endif -%}",
-  "{%- endfor -%}",
-  "{%- if add_generation_prompt -%}{{- '<|im_start|>assistant\\n' -}}{%- endif -%}",
+  ...chatmlPlainTurnAndPrompt,
 ].join('\n');

@@ -1,0 +1,33 @@
+import { ConfigError, parseServerConfig, serverHelp, type ServerConfig } from '../config/serverConfig.js';
+import { startServer, type RunningServer } from '../main.js';
+
+/** `adaptd serve`: runs until SIGTERM/SIGINT, which drain requests in flight (bounded) and exit 0. */
+export async function runServe(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`Usage: adaptd serve [options]   (npm start -- [options])\n\n${serverHelp()}\n`);
+    return 0;
+  }
+  let config: ServerConfig;
+  let server: RunningServer;
+  try {
+    config = parseServerConfig(argv);
+    server = await startServer(config);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`adaptd: ${error.message}\n`);
+    return 2;
+  }
+  process.stdout.write(`adaptd ready at ${server.url}\n`);
+  let signals = 0;
+  const shutdown = (signal: string) => {
+    // A second signal means "now": exit without waiting for requests in flight.
+    if (++signals > 1) process.exit(0);
+    process.stderr.write(`${signal}: draining requests in flight (at most ${config.shutdownTimeout}s)\n`);
+    const deadline = setTimeout(() => process.exit(0), config.shutdownTimeout * 1000);
+    deadline.unref();
+    server.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  return 0;
+}

@@ -4,6 +4,7 @@ import { AdapterCatalogue } from './adapters/AdapterCatalogue.js';
 import { createAdapterPreparer } from './adapters/adapterPreparer.js';
 import { loadApiKeys } from './config/apiKeys.js';
 import { ConfigError, parseServerConfig, serverHelp, type ServerConfig } from './config/serverConfig.js';
+import { supervisionState } from './config/supervision.js';
 import { DEMO_DESCRIPTION, ensureDemoModels } from './demo/demoModels.js';
 import { LlamaEngine } from './engine/LlamaEngine.js';
 import { buildApp } from './server/app.js';
@@ -54,6 +55,7 @@ export async function serve(config: ServerConfig): Promise<{ url: string; close:
     logger,
     apiKeys,
     version: packageVersion,
+    restarts: supervisionState().restarts,
   });
   const release = (entry: { filePath: string }) => void engine.pool.evictAdapter(entry.filePath);
   catalogue.on('removed', release);
@@ -95,6 +97,8 @@ export async function runServe(argv: string[]): Promise<number> {
     process.stdout.write(`Usage: adaptd serve [options]   (npm start -- [options])\n\n${serverHelp()}\n`);
     return 0;
   }
+  // The launcher's channel must not keep this process alive on its own.
+  process.channel?.unref();
   let config: ServerConfig;
   let server: Awaited<ReturnType<typeof serve>>;
   try {
@@ -106,6 +110,8 @@ export async function runServe(argv: string[]): Promise<number> {
     return 2;
   }
   process.stdout.write(`adaptd ready at ${server.url}\n`);
+  // Under the launcher (bin/adaptd.js), which restarts this process after a crash: it learns that start-up worked.
+  process.send?.({ adaptd: 'ready' });
   let signals = 0;
   const shutdown = (signal: string) => {
     // A second signal means "now": exit without waiting for requests in flight.
@@ -117,5 +123,7 @@ export async function runServe(argv: string[]): Promise<number> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // A launcher that is gone (killed itself) can no longer pass signals on, so the server stops as if told to.
+  process.once('disconnect', () => shutdown('launcher gone'));
   return 0;
 }

@@ -30,6 +30,8 @@ export interface AppDependencies {
   /** No grants: open access. */
   apiKeys?: ApiKeyGrant[];
   version?: string;
+  /** Restarts of the serving process by the launcher so far, for the metric. */
+  restarts?: number;
 }
 
 export interface AdaptdApp {
@@ -69,7 +71,7 @@ export async function buildApp(deps: AppDependencies): Promise<AdaptdApp> {
     }
   });
 
-  const metrics = createMetrics({ pool: deps.engine.pool, catalogue: deps.catalogue, maxResidentAdapters: deps.config.maxResidentAdapters, contextMemory: deps.engine.contextMemory });
+  const metrics = createMetrics({ pool: deps.engine.pool, catalogue: deps.catalogue, maxResidentAdapters: deps.config.maxResidentAdapters, contextMemory: deps.engine.contextMemory, restarts: deps.restarts ?? 0 });
   await app.register(metrics.plugin);
   await app.register(authPlugin, { grants: deps.apiKeys ?? [] });
   const serving = new GenerationServing({

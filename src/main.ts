@@ -109,9 +109,10 @@ export async function runServe(argv: string[]): Promise<number> {
     process.stderr.write(`adaptd: ${error.message}\n`);
     return 2;
   }
+  // Under the launcher (bin/adaptd.js), which restarts this process after a crash, it learns that start-up worked
+  // before anyone can read the ready line and act on it.
+  if (process.send) await new Promise((resolve) => process.send!({ adaptd: 'ready' }, undefined, {}, resolve));
   process.stdout.write(`adaptd ready at ${server.url}\n`);
-  // Under the launcher (bin/adaptd.js), which restarts this process after a crash: it learns that start-up worked.
-  process.send?.({ adaptd: 'ready' });
   let signals = 0;
   const shutdown = (signal: string) => {
     // A second signal means "now": exit without waiting for requests in flight.

@@ -91,7 +91,8 @@ export function superviseServe(options: SuperviseOptions): Promise<number> {
         if (restarts > 0) log('info', `the serving process is ready again after restart ${restarts}`, { restarts });
       });
       current.on('error', (error) => log('error', `could not start the serving process: ${error.message}`));
-      current.once('exit', (code, signal) => {
+      // 'close', not 'exit': it comes after every message the process sent, its 'ready' included.
+      current.once('close', (code, signal) => {
         child = undefined;
         const reason = exitReason(code, signal);
         if (stopSignals > 0) return finish(code ?? (signal ? 1 : 0));

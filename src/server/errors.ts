@@ -7,7 +7,7 @@ import { AdapterLoadError, ContextOverflowError, EngineUnavailableError, Grammar
 import type { ErrorEnvelope } from '../protocol/errors.js';
 import { PromptRenderError } from '../translate/chatPrompt.js';
 import { AdapterProfileError } from '../adapters/AdapterProfile.js';
-import { DeadlineExceededError } from './sse.js';
+import { ClientDisconnectedError, DeadlineExceededError } from './sse.js';
 import { UnsupportedSchemaError } from '../translate/jsonSchemaErrors.js';
 import { RedactionCallError, RedactionInputError } from '../redaction/redactionErrors.js';
 import { redactionFailureMessage } from './redactionFailureMessage.js';
@@ -102,6 +102,11 @@ export function toApiError(error: unknown): ApiError | undefined {
 }
 
 export function sendError(reply: FastifyReply, error: unknown): FastifyReply {
+  if (error instanceof ClientDisconnectedError) {
+    // Nobody is listening: nothing to answer, and nothing for error alerting (the 499 metric counts it).
+    reply.log.info('client disconnected before the response was complete');
+    return reply.status(499).send(envelope(499, error.message, null, 'client_disconnected'));
+  }
   const api = toApiError(error);
   if (!api) {
     // Only the error's class and stack are logged: messages of foreign errors may quote request text.

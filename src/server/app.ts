@@ -89,10 +89,11 @@ export async function buildApp(deps: AppDependencies): Promise<AdaptdApp> {
   await app.register(chatCompletionsRoute, { serving, deadlineSeconds: deps.config.requestTimeout });
   await app.register(completionsRoute, { serving, deadlineSeconds: deps.config.requestTimeout });
   await app.register(redactRoute, { serving, config: deps.config });
-  // Three files: a PEFT export's two and its optional profile.json.
-  await app.register(fastifyMultipart, { limits: { fileSize: deps.config.maxBodyBytes, files: 3, fields: 8 } });
+  // Three files: a PEFT export's two and its optional profile.json. One byte over the upload limit, so that the
+  // catalogue, which counts every file of an upload against it, is the one to refuse (with a message naming it).
+  await app.register(fastifyMultipart, { limits: { fileSize: deps.config.maxUploadBytes + 1, files: 3, fields: 8 } });
   const baseChatTemplate = serving.baseChatTemplate;
-  await app.register(adaptersRoute, { catalogue: deps.catalogue, pool: deps.engine.pool, maxUploadBytes: deps.config.maxBodyBytes, baseChatTemplate });
+  await app.register(adaptersRoute, { catalogue: deps.catalogue, pool: deps.engine.pool, maxUploadBytes: deps.config.maxUploadBytes, baseChatTemplate });
   await app.register(adapterProfilesRoute, { catalogue: deps.catalogue, baseChatTemplate });
   return { app, readiness };
 }

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AdapterConflictError, AdapterNotFoundError, AdapterPathError } from '../adapters/AdapterCatalogue.js';
 import { AdapterNameError } from '../adapters/adapterName.js';
-import { AdapterValidationError, PeftConversionError } from '../adapters/adapterErrors.js';
+import { AdapterUploadError, AdapterValidationError, PeftConversionError } from '../adapters/adapterErrors.js';
 import { AdapterLoadError, ContextOverflowError, EngineUnavailableError, GrammarError, QueueFullError } from '../engine/engineErrors.js';
 import type { ErrorEnvelope } from '../protocol/errors.js';
 import { PromptRenderError } from '../translate/chatPrompt.js';
@@ -58,6 +58,8 @@ const typedErrors: Array<[new (...args: any[]) => Error, (error: any) => ApiErro
   [AdapterPathError, (e) => new ApiError(400, e.message, 'lora_path', 'invalid_lora_path')],
   [AdapterValidationError, (e: AdapterValidationError) => new ApiError(422, e.message, null, `invalid_adapter:${e.reason}`)],
   [PeftConversionError, (e: PeftConversionError) => new ApiError(422, e.message, null, `invalid_peft_export:${e.reason}`)],
+  [AdapterUploadError, (e: AdapterUploadError) =>
+    e.reason === 'too-large' ? new ApiError(413, e.message, null, 'upload_too_large') : new ApiError(400, e.message, 'file', e.reason.replace(/-/g, '_'))],
   [ContextOverflowError, (e) => new ApiError(400, e.message, 'messages', 'context_length_exceeded')],
   [QueueFullError, (e: QueueFullError) => new ApiError(429, e.message, null, 'queue_full', { 'retry-after': String(e.retryAfterSeconds) })],
   [EngineUnavailableError, (e) => new ApiError(503, e.message, null, 'unavailable', { 'retry-after': '5' })],
@@ -87,7 +89,7 @@ export function toApiError(error: unknown): ApiError | undefined {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new ApiError(400, 'the request body is not valid JSON', null, 'invalid_json');
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ApiError(413, 'the request body is larger than the server accepts', null, 'body_too_large');
+      return new ApiError(413, 'the request body is larger than the server accepts (--max-body-bytes, ADAPTD_MAX_BODY_BYTES)', null, 'body_too_large');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new ApiError(400, 'unsupported Content-Type for this route', null, 'unsupported_media_type');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':

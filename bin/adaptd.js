@@ -10,18 +10,24 @@ import { spawn } from 'node:child_process';
 //   the default four pool threads consecutive steps hop between OS threads and contend with llama.cpp's own workers
 //   (measured on 2 cores: 11-16 ms per token with four, 5.1-5.6 with one; llama-server 4.7-5.2).
 const defaults = { MALLOC_ARENA_MAX: '1', UV_THREADPOOL_SIZE: '1' };
-const missing = Object.entries(defaults).filter(([name]) => process.env[name] === undefined);
-if (process.platform === 'linux' && missing.length > 0) {
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    // ADAPTD_LAUNCHER_SET names what was added, so a benchmark can start other servers without it.
-    env: { ...process.env, ...Object.fromEntries(missing), ADAPTD_LAUNCHER_SET: missing.map(([name]) => name).join(',') },
-  });
+const missing = process.platform === 'linux' ? Object.entries(defaults).filter(([name]) => process.env[name] === undefined) : [];
+// ADAPTD_LAUNCHER_SET names what was added, so a benchmark can start other servers without it.
+const env = missing.length === 0 ? process.env : { ...process.env, ...Object.fromEntries(missing), ADAPTD_LAUNCHER_SET: missing.map(([name]) => name).join(',') };
+const [command, ...rest] = process.argv.slice(2);
+
+// Runs the TypeScript sources directly through tsx, so the installed package needs no build step.
+const loadTypeScript = async () => (await import('tsx/esm/api')).register();
+
+if (command === 'serve' && process.env.ADAPTD_SUPERVISED !== '1') {
+  // The server runs in a child process that this one restarts after a crash (src/cli/ServeSupervisor.ts).
+  await loadTypeScript();
+  const { superviseServe } = await import('../src/cli/ServeSupervisor.ts');
+  process.exitCode = await superviseServe({ command: [process.execPath, ...process.execArgv, process.argv[1], 'serve', ...rest], env, argv: rest });
+} else if (missing.length > 0) {
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env });
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 } else {
-  // Runs the TypeScript sources directly through tsx, so the installed package needs no build step.
-  const { register } = await import('tsx/esm/api');
-  register();
+  await loadTypeScript();
   await import('../src/cli/main.ts');
 }

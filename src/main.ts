@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { loadApiKeys } from './config/apiKeys.js';
 import type { ServerConfig } from './config/serverConfig.js';
+import { supervisionState } from './config/supervision.js';
 import { DEMO_DESCRIPTION, ensureDemoModels } from './demo/demoModels.js';
 import type { LlamaEngine } from './engine/LlamaEngine.js';
 import { buildApp } from './server/app.js';
@@ -29,6 +30,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     logger: { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] },
     apiKeys,
     version: packageVersion,
+    restarts: supervisionState().restarts,
   });
   const { engine } = app;
   const template = config.chatTemplate === 'jinja' && engine.info.chatTemplate ? "the model's own Jinja chat template" : `the ${config.chatTemplate === 'jinja' ? 'llama3.1' : config.chatTemplate} chat wrapper`;

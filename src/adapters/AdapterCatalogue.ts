@@ -3,6 +3,8 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, watch
 import path from 'node:path';
 import { checkAdapterName, isValidAdapterName, resolveInsideRoots } from './adapterName.js';
 import { ConfigError } from '../config/serverConfig.js';
+import { AdapterValidationError, PeftConversionError } from './adapterErrors.js';
+import { checkAnnouncedSize, storeAdapterUpload, type AdapterUpload } from './adapterUpload.js';
 import { AdapterProfileError, defaultProfileSpec, profileFileCandidates, readAdapterProfileFile, storeProfileFile, type AdapterProfile } from './adapterProfileFiles.js';
 
 export type AdapterFormat = 'gguf' | 'peft';
@@ -61,8 +63,10 @@ export interface CatalogueOptions {
   /** Extra roots that vLLM-style load requests may point into (the directory is always allowed). */
   allowedRoots?: string[];
   preparer: AdapterPreparer;
-  /** Called with the reason when a dropped-in file is rejected, without its contents. */
+  /** Called with the reason when a dropped-in file or an upload is rejected, without its contents. */
   onRejected?: (source: string, error: unknown) => void;
+  /** The largest upload in bytes (`--max-upload-bytes`). */
+  maxUploadBytes?: number;
   /** `--default-profile`: a built-in profile name or a profile file, for adapters without a profile of their own. */
   defaultProfile?: string;
 }
@@ -356,10 +360,34 @@ export class AdapterCatalogue extends EventEmitter {
   }
 
   /**
-   * Stores an uploaded adapter: the caller has written it to `temporaryPath` (from `temporaryUploadPath`);
-   * it is validated, then renamed into place atomically, so readers never see a partial file.
+   * Registers an uploaded adapter: streamed to a hidden temporary path in the directory (under --max-upload-bytes),
+   * validated (a PEFT export converted), then renamed into place, so readers never see a partial file. Whatever
+   * fails leaves nothing behind. `announcedBytes` (the client's Content-Length) refuses an oversized upload at once.
    */
-  async adoptUpload(name: string, temporaryPath: string, format: AdapterFormat, replace: boolean, profile?: AdapterProfile): Promise<AdapterEntry> {
+  async receiveUpload(
+    name: string,
+    upload: AdapterUpload,
+    options: { replace: boolean; profile?: AdapterProfile; announcedBytes?: number; announcedOverheadBytes?: number },
+  ): Promise<AdapterEntry> {
+    checkAdapterName(name);
+    // Checked before the body is read, so a conflicting upload is refused without storing it.
+    if (!options.replace && this.entries.has(name)) throw new AdapterConflictError(name);
+    const limitBytes = this.options.maxUploadBytes ?? Number.MAX_SAFE_INTEGER;
+    checkAnnouncedSize(options.announcedBytes, limitBytes, options.announcedOverheadBytes);
+    const temporary = this.temporaryUploadPath();
+    try {
+      const carried = await storeAdapterUpload(upload, temporary, limitBytes);
+      return await this.adoptUpload(name, temporary, upload.format, options.replace, carried ?? options.profile);
+    } catch (error) {
+      if (error instanceof PeftConversionError || error instanceof AdapterValidationError) this.options.onRejected?.(name, error);
+      throw error;
+    } finally {
+      rmSync(temporary, { recursive: true, force: true });
+    }
+  }
+
+  /** Validates an upload stored at `temporaryPath` and renames it into place. */
+  private async adoptUpload(name: string, temporaryPath: string, format: AdapterFormat, replace: boolean, profile?: AdapterProfile): Promise<AdapterEntry> {
     checkAdapterName(name);
     if (this.entries.has(name) && !replace) throw new AdapterConflictError(name);
     const target = path.join(this.options.directory, format === 'gguf' ? `${name}.gguf` : name);
@@ -387,7 +415,7 @@ export class AdapterCatalogue extends EventEmitter {
   }
 
   /** A fresh hidden path inside the adapters directory, on the same filesystem, for streaming an upload to. */
-  temporaryUploadPath(): string {
+  private temporaryUploadPath(): string {
     return path.join(this.options.directory, `${TEMPORARY_PREFIX}${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
   }
 

@@ -42,13 +42,39 @@ export type PeftConversionReason =
   | 'shape-mismatch'
   | 'config-mismatch'
   | 'empty'
-  | 'f16-overflow';
+  | 'f16-overflow'
+  | 'pickled-weights'
+  | 'bias';
 
 /** A PEFT export that cannot be turned into an equivalent GGUF LoRA. */
 export class PeftConversionError extends Error {
   override name = 'PeftConversionError';
   constructor(
     readonly reason: PeftConversionReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The weights file of older PEFT exports (`safe_serialization=False`): a Python pickle, which is never opened. */
+export const PICKLED_PEFT_WEIGHTS = 'adapter_model.bin';
+
+export function pickledWeightsError(): PeftConversionError {
+  return new PeftConversionError(
+    'pickled-weights',
+    `the PEFT export holds ${PICKLED_PEFT_WEIGHTS}, a Python pickle, which adaptd never loads (unpickling runs code); ` +
+      're-save the adapter with save_pretrained(..., safe_serialization=True) to get adapter_model.safetensors',
+  );
+}
+
+export type AdapterUploadReason = 'too-large' | 'empty-upload' | 'unexpected-file' | 'missing-file';
+
+/** An upload that cannot be stored as sent (before any validation of what it holds). */
+export class AdapterUploadError extends Error {
+  override name = 'AdapterUploadError';
+  constructor(
+    readonly reason: AdapterUploadReason,
     message: string,
   ) {
     super(message);

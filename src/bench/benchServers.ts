@@ -213,7 +213,7 @@ function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** A port no one listens on now; llama-server needs a number up front (adaptd takes --port 0 and reports its own). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -7,6 +7,8 @@ export async function runServe(argv: string[]): Promise<number> {
     process.stdout.write(`Usage: adaptd serve [options]   (npm start -- [options])\n\n${serverHelp()}\n`);
     return 0;
   }
+  // The launcher's channel must not keep this process alive on its own.
+  process.channel?.unref();
   let config: ServerConfig;
   let server: RunningServer;
   try {
@@ -17,6 +19,9 @@ export async function runServe(argv: string[]): Promise<number> {
     process.stderr.write(`adaptd: ${error.message}\n`);
     return 2;
   }
+  // Under the launcher (bin/adaptd.js), which restarts this process after a crash, it learns that start-up worked
+  // before anyone can read the ready line and act on it.
+  if (process.send) await new Promise((resolve) => process.send!({ adaptd: 'ready' }, undefined, {}, resolve));
   process.stdout.write(`adaptd ready at ${server.url}\n`);
   let signals = 0;
   const shutdown = (signal: string) => {
@@ -29,5 +34,7 @@ export async function runServe(argv: string[]): Promise<number> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // A launcher that is gone (killed itself) can no longer pass signals on, so the server stops as if told to.
+  process.once('disconnect', () => shutdown('launcher gone'));
   return 0;
 }

@@ -37,6 +37,8 @@ export interface AppOptions {
   /** No grants: open access. */
   apiKeys?: ApiKeyGrant[];
   version?: string;
+  /** Restarts of the serving process by the launcher so far, for the metric. */
+  restarts?: number;
 }
 
 export interface AdaptdApp {
@@ -102,7 +104,7 @@ async function assemble(app: ZodApp, deps: AppOptions): Promise<AdaptdApp> {
     }
   });
 
-  const metrics = createMetrics({ pool: engine.pool, catalogue: catalogue, maxResidentAdapters: deps.config.maxResidentAdapters, contextMemory: engine.contextMemory });
+  const metrics = createMetrics({ pool: engine.pool, catalogue: catalogue, maxResidentAdapters: deps.config.maxResidentAdapters, contextMemory: engine.contextMemory, restarts: deps.restarts ?? 0 });
   await app.register(metrics.plugin);
   await app.register(authPlugin, { grants: deps.apiKeys ?? [] });
   const serving = new GenerationServing({
@@ -121,10 +123,11 @@ async function assemble(app: ZodApp, deps: AppOptions): Promise<AdaptdApp> {
   await app.register(chatCompletionsRoute, { serving, deadlineSeconds: deps.config.requestTimeout });
   await app.register(completionsRoute, { serving, deadlineSeconds: deps.config.requestTimeout });
   await app.register(redactRoute, { serving, config: deps.config });
-  // Three files: a PEFT export's two and its optional profile.json.
-  await app.register(fastifyMultipart, { limits: { fileSize: deps.config.maxBodyBytes, files: 3, fields: 8 } });
+  // Three files: a PEFT export's two and its optional profile.json. One byte over the upload limit, so that the
+  // catalogue, which counts every file of an upload against it, is the one to refuse (with a message naming it).
+  await app.register(fastifyMultipart, { limits: { fileSize: deps.config.maxUploadBytes + 1, files: 3, fields: 8 } });
   const baseChatTemplate = serving.baseChatTemplate;
-  await app.register(adaptersRoute, { catalogue: catalogue, pool: engine.pool, maxUploadBytes: deps.config.maxBodyBytes, baseChatTemplate });
+  await app.register(adaptersRoute, { catalogue: catalogue, pool: engine.pool, maxUploadBytes: deps.config.maxUploadBytes, baseChatTemplate });
   await app.register(adapterProfilesRoute, { catalogue: catalogue, baseChatTemplate });
   return { app, readiness };
 }

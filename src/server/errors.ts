@@ -2,12 +2,12 @@ import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AdapterConflictError, AdapterNotFoundError, AdapterPathError } from '../adapters/AdapterCatalogue.js';
 import { AdapterNameError } from '../adapters/adapterName.js';
-import { AdapterValidationError, PeftConversionError } from '../adapters/adapterErrors.js';
+import { AdapterUploadError, AdapterValidationError, PeftConversionError } from '../adapters/adapterErrors.js';
 import { AdapterLoadError, ContextOverflowError, EngineUnavailableError, GrammarError, QueueFullError } from '../engine/engineErrors.js';
 import type { ErrorEnvelope } from '../protocol/errors.js';
 import { PromptRenderError } from '../translate/chatPrompt.js';
 import { AdapterProfileError } from '../adapters/adapterProfileFiles.js';
-import { DeadlineExceededError } from './sse.js';
+import { ClientDisconnectedError, DeadlineExceededError } from './sse.js';
 import { SchemaLimitError, UnsupportedSchemaError } from '../translate/jsonSchemaErrors.js';
 import { envName, kebab } from '../config/serverConfig.js';
 import { RedactionCallError, RedactionInputError } from '../redaction/redactionErrors.js';
@@ -63,6 +63,8 @@ const typedErrors: Array<[new (...args: any[]) => Error, (error: any) => ApiErro
   [AdapterPathError, (e) => new ApiError(400, e.message, 'lora_path', 'invalid_lora_path')],
   [AdapterValidationError, (e: AdapterValidationError) => new ApiError(422, e.message, null, `invalid_adapter:${e.reason}`)],
   [PeftConversionError, (e: PeftConversionError) => new ApiError(422, e.message, null, `invalid_peft_export:${e.reason}`)],
+  [AdapterUploadError, (e: AdapterUploadError) =>
+    e.reason === 'too-large' ? new ApiError(413, e.message, null, 'upload_too_large') : new ApiError(400, e.message, 'file', e.reason.replace(/-/g, '_'))],
   [ContextOverflowError, (e) => new ApiError(400, e.message, 'messages', 'context_length_exceeded')],
   [QueueFullError, (e: QueueFullError) => new ApiError(429, e.message, null, 'queue_full', { 'retry-after': String(e.retryAfterSeconds) })],
   [EngineUnavailableError, (e) => new ApiError(503, e.message, null, 'unavailable', { 'retry-after': '5' })],
@@ -98,7 +100,7 @@ export function toApiError(error: unknown): ApiError | undefined {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new ApiError(400, 'the request body is not valid JSON', null, 'invalid_json');
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ApiError(413, 'the request body is larger than the server accepts', null, 'body_too_large');
+      return new ApiError(413, 'the request body is larger than the server accepts (--max-body-bytes, ADAPTD_MAX_BODY_BYTES)', null, 'body_too_large');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new ApiError(400, 'unsupported Content-Type for this route', null, 'unsupported_media_type');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
@@ -119,6 +121,11 @@ export function errorItem(error: unknown): { status: number; error: ErrorEnvelop
 }
 
 export function sendError(reply: FastifyReply, error: unknown): FastifyReply {
+  if (error instanceof ClientDisconnectedError) {
+    // Nobody is listening: nothing to answer, and nothing for error alerting (the 499 metric counts it).
+    reply.log.info('client disconnected before the response was complete');
+    return reply.status(499).send(envelope(499, error.message, null, 'client_disconnected'));
+  }
   const api = toApiError(error);
   if (!api) {
     // Only the error's class and stack are logged: messages of foreign errors may quote request text.

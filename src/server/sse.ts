@@ -36,6 +36,14 @@ export class DeadlineExceededError extends Error {
   override name = 'DeadlineExceededError';
 }
 
+/** The error a request is aborted with when its client goes away: not a failure of the server. */
+export class ClientDisconnectedError extends Error {
+  override name = 'ClientDisconnectedError';
+  constructor() {
+    super('the client disconnected before the response was complete');
+  }
+}
+
 /**
  * Aborted when the client goes away before the response is complete (so generation stops at once), or when the
  * request's deadline passes.
@@ -43,7 +51,7 @@ export class DeadlineExceededError extends Error {
 export function requestSignal(reply: FastifyReply, deadlineSeconds: number): AbortSignal {
   const controller = new AbortController();
   reply.raw.on('close', () => {
-    if (!reply.raw.writableFinished) controller.abort(new Error('client disconnected'));
+    if (!reply.raw.writableFinished) controller.abort(new ClientDisconnectedError());
   });
   const timer = setTimeout(() => controller.abort(new DeadlineExceededError(`the request did not finish within its ${deadlineSeconds}s deadline`)), deadlineSeconds * 1000);
   timer.unref();

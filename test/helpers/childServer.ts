@@ -30,7 +30,10 @@ export async function startChildServer(flags: Record<string, string | number>, e
       }
     };
     child.stdout!.on('data', check);
-    void exited.then((code) => reject(new Error(`server exited with ${code} before it was ready:\n${output.slice(-2000)}`)));
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before it was ready:\n${output.slice(-2000)}`));
+    });
   });
   return { url, process: child, output: () => output, exited };
 }

@@ -33,6 +33,8 @@ export interface MetricsOptions {
   catalogue: AdapterCatalogue;
   maxResidentAdapters: number;
   contextMemory: ContextMemoryEstimate;
+  /** Restarts of the serving process by the launcher before this one started. */
+  restarts: number;
 }
 
 /**
@@ -76,6 +78,8 @@ export function createMetrics(options: MetricsOptions) {
   contextMemory.set({ device: 'ram' }, options.contextMemory.ramBytes);
   contextMemory.set({ device: 'vram' }, options.contextMemory.vramBytes);
   new Gauge({ name: 'adaptd_max_resident_contexts', help: 'Adapter-set contexts allowed in memory at once (--max-resident-adapters)', registers: [registry] }).set(options.maxResidentAdapters);
+  // Carried over from the launcher, so the count survives the restarts it counts.
+  new Counter({ name: 'adaptd_restarts_total', help: 'Times the launcher restarted the serving process after a crash', registers: [registry] }).inc(options.restarts);
   new Gauge({ name: 'adaptd_registered_adapters', help: 'Adapters in the catalogue', registers: [registry], collect() { this.set(options.catalogue.list().length); } });
 
   // The series the gateway's endpoint picker scrapes, named and shaped as vLLM publishes them.

@@ -1,13 +1,12 @@
-import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AdapterConflictError, type AdapterCatalogue, type AdapterEntry } from '../../adapters/AdapterCatalogue.js';
+import type { AdapterCatalogue, AdapterEntry } from '../../adapters/AdapterCatalogue.js';
+import type { AdapterUpload, UploadedFile } from '../../adapters/adapterUpload.js';
 import { checkAdapterName } from '../../adapters/adapterName.js';
-import { PEFT_PROFILE_FILES, readAdapterProfileFile, type AdapterProfile } from '../../adapters/adapterProfileFiles.js';
+import type { AdapterProfile } from '../../adapters/adapterProfileFiles.js';
 import type { ContextPool } from '../../engine/ContextPool.js';
 import {
   adapterEntry,
@@ -25,14 +24,11 @@ import { ApiError } from '../errors.js';
 export interface AdaptersRouteOptions {
   catalogue: AdapterCatalogue;
   pool: ContextPool;
+  /** --max-upload-bytes: fastify's own body limit for this route (the catalogue counts the bytes it stores). */
   maxUploadBytes: number;
   /** The base GGUF's template as requests use it (undefined under a chat wrapper): what profile `base` means. */
   baseChatTemplate?: string;
 }
-
-const PEFT_FILES = ['adapter_config.json', 'adapter_model.safetensors'];
-/** An optional part of a PEFT upload: the adapter's prompt profile. */
-const PROFILE_FILE = PEFT_PROFILE_FILES[0];
 
 export const adaptersRoute: FastifyPluginAsyncZod<AdaptersRouteOptions> = async (app, { catalogue, pool, maxUploadBytes, baseChatTemplate }) => {
   const toWire = (entry: AdapterEntry): AdapterEntryWire => {
@@ -82,24 +78,15 @@ export const adaptersRoute: FastifyPluginAsyncZod<AdaptersRouteOptions> = async 
     },
     async (request, reply) => {
       const name = manageableName(request, request.params.name);
-      const replace = request.query.replace === 'true';
-      // Checked before the body is read, so a conflicting upload is refused without storing it.
-      if (!replace && catalogue.find(name)) throw new AdapterConflictError(name);
-      const temporary = catalogue.temporaryUploadPath();
-      try {
-        if (request.isMultipart()) {
-          mkdirSync(temporary);
-          const profile = (await receivePeftFiles(request.parts(), temporary, maxUploadBytes)) ?? builtinProfile(request.query.profile);
-          return reply.status(201).send(toWire(await catalogue.adoptUpload(name, temporary, 'peft', replace, profile)));
-        }
-        if (!request.headers['content-type']?.startsWith('application/octet-stream')) {
-          throw new ApiError(400, 'send a GGUF LoRA as application/octet-stream, or a PEFT export as multipart/form-data', null, 'unsupported_media_type');
-        }
-        await writeLimited(request.body as Readable, temporary, maxUploadBytes);
-        return reply.status(201).send(toWire(await catalogue.adoptUpload(name, temporary, 'gguf', replace, builtinProfile(request.query.profile))));
-      } finally {
-        rmSync(temporary, { recursive: true, force: true });
-      }
+      const upload = adapterUploadOf(request);
+      const announced = request.headers['content-length'];
+      const entry = await catalogue.receiveUpload(name, upload, {
+        replace: request.query.replace === 'true',
+        profile: builtinProfile(request.query.profile),
+        announcedBytes: announced === undefined ? undefined : Number(announced),
+        announcedOverheadBytes: upload.format === 'peft' ? MULTIPART_OVERHEAD_BYTES : 0,
+      });
+      return reply.status(201).send(toWire(entry));
     },
   );
 
@@ -162,41 +149,27 @@ function notFoundAsAdapter<T>(action: () => T): T {
   }
 }
 
-async function writeLimited(source: Readable, target: string, maxBytes: number): Promise<void> {
-  let received = 0;
-  const limit = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      received += chunk.length;
-      if (received > maxBytes) callback(new ApiError(413, `the adapter is larger than the ${maxBytes}-byte upload limit`, null, 'body_too_large'));
-      else callback(null, chunk);
-    },
-  });
-  await pipeline(source, limit, createWriteStream(target, { flags: 'wx' }));
-  if (received === 0) throw new ApiError(400, 'the upload is empty', null, 'empty_upload');
-}
-
-type MultipartPart = { type: 'file' | 'field'; fieldname: string; filename?: string; file?: Readable };
-
 /** `?profile=NAME` on an upload: a built-in profile for the adapter. */
 function builtinProfile(name: AdapterProfile['chat_template'] | undefined): AdapterProfile | undefined {
   return name === undefined ? undefined : { chat_template: name };
 }
 
-/** Stores the PEFT files in `folder`; returns the profile when the upload carries a valid `profile.json`. */
-async function receivePeftFiles(parts: AsyncIterable<MultipartPart>, folder: string, maxBytes: number): Promise<AdapterProfile | undefined> {
-  const received = new Set<string>();
-  for await (const part of parts) {
-    if (part.type !== 'file' || !part.file) continue;
-    // Files are stored under fixed names: the client's file name never becomes a path.
-    const fileName = [...PEFT_FILES, PROFILE_FILE].find((f) => f === part.filename || f === part.fieldname);
-    if (!fileName) {
-      part.file.resume();
-      throw new ApiError(400, `unexpected file in the PEFT upload; send ${PEFT_FILES.join(' and ')} (and optionally ${PROFILE_FILE})`, 'file', 'unexpected_file');
-    }
-    await writeLimited(part.file, path.join(folder, fileName), maxBytes);
-    received.add(fileName);
+// Boundaries and part headers a multipart upload adds to its files, for judging its Content-Length.
+const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+
+/** The upload a PUT carries: a GGUF LoRA as the raw body, or a PEFT export as multipart files. */
+function adapterUploadOf(request: FastifyRequest): AdapterUpload {
+  if (request.isMultipart()) return { format: 'peft', files: multipartFiles(request.parts()) };
+  if (!request.headers['content-type']?.startsWith('application/octet-stream')) {
+    throw new ApiError(400, 'send a GGUF LoRA as application/octet-stream, or a PEFT export as multipart/form-data', null, 'unsupported_media_type');
   }
-  const missing = PEFT_FILES.filter((f) => !received.has(f));
-  if (missing.length > 0) throw new ApiError(400, `the PEFT upload lacks ${missing.join(' and ')}`, 'file', 'missing_file');
-  return received.has(PROFILE_FILE) ? readAdapterProfileFile(path.join(folder, PROFILE_FILE)) : undefined;
+  return { format: 'gguf', body: request.body as Readable };
+}
+
+type MultipartPart = { type: 'file' | 'field'; fieldname: string; filename?: string; file?: Readable };
+
+async function* multipartFiles(parts: AsyncIterable<MultipartPart>): AsyncIterable<UploadedFile> {
+  for await (const part of parts) {
+    if (part.type === 'file' && part.file) yield { names: [part.fieldname, part.filename ?? ''], body: part.file };
+  }
 }

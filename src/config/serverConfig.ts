@@ -22,7 +22,7 @@ export const SERVER_OPTIONS = {
   batchSize: { schema: integer(16).default(512), help: 'tokens per decode batch' },
   grammarFastForward: { schema: flag.default(true), help: 'under a grammar (JSON schema, tool calls), insert the text it forces (keys, punctuation) in one batch instead of decoding it token by token' },
   maxSchemaNodes: { schema: integer(1).default(20_000), help: 'most JSON values in one JSON schema (response_format, or one tool\'s parameters); a larger one gets a 400' },
-  maxSchemaDepth: { schema: integer(1, 256).default(64), help: 'deepest nesting of one JSON schema, $ref chains included (at most 256); a deeper one gets a 400' },
+  maxSchemaDepth: { schema: integer(1, 256).default(64), help: 'deepest JSON nesting of one JSON schema (a property inside properties: two levels), $ref chains followed included (at most 256); deeper gets a 400' },
   maxSchemaEnumValues: { schema: integer(1).default(10_000), help: 'most enum and const values in one JSON schema, all together; more get a 400' },
   maxGrammarBytes: { schema: integer(1024).default(1024 * 1024), help: 'largest output grammar one request may compile from its schemas, in bytes (bounded repetitions counted as written out); larger gets a 400' },
   grammarCacheBytes: { schema: integer(0).default(64 * 1024 * 1024), help: 'memory kept for compiled output grammars of recent schemas, in bytes (0: none kept)' },

@@ -111,7 +111,12 @@ async function freePort(): Promise<number> {
 
 // Its own process group, so that npm, the launcher and the server it restarts stop together.
 function startServer(command: string, cwd: string, port: number): ChildProcess {
-  return spawn('bash', ['-c', command], { cwd, detached: true, env: { ...process.env, ADAPTD_PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn('bash', ['-c', command], { cwd, detached: true, env: { ...userEnvironment(), ADAPTD_PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** This environment without adaptd's own settings, which a user following the README has not made. */
+function userEnvironment(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('ADAPTD_')));
 }
 
 function outputOf(child: ChildProcess): () => string {
@@ -122,7 +127,7 @@ function outputOf(child: ChildProcess): () => string {
 }
 
 async function run(command: string, cwd: string): Promise<{ code: number | null; output: string }> {
-  const child = spawn('bash', ['-c', command], { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bash', ['-c', command], { cwd, detached: true, env: userEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
   const output = outputOf(child);
   const timer = setTimeout(() => void stopGroup(child), COMMAND_TIMEOUT_MS);
   const [code] = (await once(child, 'exit')) as [number | null];

@@ -40,6 +40,7 @@ export const adaptersRoute: FastifyPluginAsyncZod<AdaptersRouteOptions> = async 
       origin: entry.origin,
       rank: entry.rank,
       alpha: entry.alpha,
+      base_model_name_or_path: entry.baseModel ?? null,
       size_bytes: entry.sizeBytes,
       default_scale: entry.defaultScale,
       resident: pool.residentAdapterNames.has(entry.name),

@@ -5,8 +5,7 @@
  */
 const FAMILIES: Array<[family: string, pattern: RegExp]> = [
   ['llama', /llama/],
-  ['mistral', /mistral|ministral|codestral/],
-  ['mixtral', /mixtral/],
+  ['mistral', /mistral|mixtral|ministral|codestral/],
   ['qwen', /qwen/],
   ['gemma', /gemma/],
   ['phi', /(^|[^a-z])phi[-_ .]?\d/],

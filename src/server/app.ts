@@ -93,7 +93,7 @@ export async function buildApp(deps: AppDependencies): Promise<AdaptdApp> {
   // catalogue, which counts every file of an upload against it, is the one to refuse (with a message naming it).
   await app.register(fastifyMultipart, { limits: { fileSize: deps.config.maxUploadBytes + 1, files: 3, fields: 8 } });
   const baseChatTemplate = serving.baseChatTemplate;
-  await app.register(adaptersRoute, { catalogue: deps.catalogue, pool: deps.engine.pool, maxUploadBytes: deps.config.maxUploadBytes, baseChatTemplate });
+  await app.register(adaptersRoute, { catalogue: deps.catalogue, pool: deps.engine.pool, baseChatTemplate });
   await app.register(adapterProfilesRoute, { catalogue: deps.catalogue, baseChatTemplate });
   return { app, readiness };
 }

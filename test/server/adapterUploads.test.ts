@@ -120,7 +120,11 @@ t.test('uploads have their own limit, JSON bodies keep --max-body-bytes, and a 4
   const fits = largeExport('fits', 'BF16', 700); // 2.7 MiB: over --max-body-bytes, under --max-upload-bytes
   const put = (name: string, body: BodyInit, headers: Record<string, string> = {}) =>
     fetch(`${limited.url}/v1/adapters/${name}`, { method: 'PUT', body, headers, duplex: 'half' } as RequestInit);
-  t.equal((await put('fits', await peftForm(fits.dir))).status, 201, 'an upload larger than --max-body-bytes');
+  t.equal((await put('fits', await peftForm(fits.dir))).status, 201, 'a multipart upload larger than --max-body-bytes');
+  const converted = readdirSync(path.join(dir, 'data', 'converted')).find((file) => file.startsWith('fits.'))!;
+  const gguf = readFileSync(path.join(dir, 'data', 'converted', converted));
+  t.ok(gguf.length > 2 ** 20);
+  t.equal((await put('fits-gguf', gguf, { 'content-type': 'application/octet-stream' })).status, 201, 'a raw upload larger than --max-body-bytes');
 
   const tooLarge = largeExport('too-large', 'BF16', 1200); // 4.7 MiB
   const message = /larger than the upload limit of 4194304 bytes \(4 MiB\); the server's --max-upload-bytes option \(ADAPTD_MAX_UPLOAD_BYTES\) sets it/;
@@ -133,7 +137,7 @@ t.test('uploads have their own limit, JSON bodies keep --max-body-bytes, and a 4
     t.equal(response.status, 413, how);
     t.match(await response.json(), { error: { code: 'upload_too_large', message } }, how);
   }
-  t.same(readdirSync(path.join(dir, 'adapters')).filter((file) => file !== 'fits'), [], 'nothing of the refused uploads is left');
+  t.same(readdirSync(path.join(dir, 'adapters')).filter((file) => !file.startsWith('fits')), [], 'nothing of the refused uploads is left');
 
   const chat = await fetch(`${limited.url}/v1/chat/completions`, {
     method: 'POST',

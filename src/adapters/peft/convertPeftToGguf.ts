@@ -126,11 +126,10 @@ function planPairs(config: PeftLoraConfig, weights: SafetensorsFile): PlannedPai
       (name.endsWith('.bias') ? biases : unsupported).push(tensor.name);
       continue;
     }
-    const { module, side, embedding: embeddingTensor, adapterName } = parsed;
+    const { module, side, embedding, adapterName } = parsed;
     adapterNames.add(adapterName);
-    const [linearSide, embeddingSide] = embeddingTensor ? [undefined, side] : [side, undefined];
-    const half = halves.get(module) ?? { embedding: embeddingSide !== undefined };
-    half[(linearSide ?? embeddingSide) === 'A' ? 'a' : 'b'] = tensor;
+    const half = halves.get(module) ?? { embedding };
+    half[side === 'A' ? 'a' : 'b'] = tensor;
     halves.set(module, half);
   }
   // Refused for the tensors, not for the config: `bias: "lora_only"` on layers without biases (Llama's) saves none.

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, watch
 import path from 'node:path';
 import { checkAdapterName, isValidAdapterName, resolveInsideRoots } from './adapterName.js';
 import { ConfigError } from '../config/serverConfig.js';
-import { AdapterValidationError, PeftConversionError } from './adapterErrors.js';
+import { AdapterValidationError, PICKLED_PEFT_WEIGHTS, PeftConversionError } from './adapterErrors.js';
 import { checkAnnouncedSize, storeAdapterUpload, type AdapterUpload } from './adapterUpload.js';
 import { AdapterProfileError, defaultProfileSpec, profileFileCandidates, readAdapterProfileFile, storeProfileFile, type AdapterProfile } from './adapterProfileFiles.js';
 
@@ -21,6 +21,8 @@ export interface AdapterEntry {
   origin: AdapterOrigin;
   rank: number;
   alpha: number;
+  /** The model it was trained on (PEFT's base_model_name_or_path), when the file says. */
+  baseModel?: string;
   sizeBytes: number;
   defaultScale: number;
   /** Changes whenever the source changes, so a replaced file is loaded afresh. */
@@ -45,6 +47,10 @@ export interface EffectiveProfile {
 export interface ValidatedAdapter {
   rank: number;
   alpha: number;
+  /** The model it was trained on, when the file says. */
+  baseModel?: string;
+  /** Why that model may not suit the base (another model family), for a warning. */
+  baseModelMismatch?: string;
 }
 
 /** Turns a source (a GGUF file or a PEFT folder) into a validated GGUF LoRA for the base model. */
@@ -65,6 +71,8 @@ export interface CatalogueOptions {
   preparer: AdapterPreparer;
   /** Called with the reason when a dropped-in file or an upload is rejected, without its contents. */
   onRejected?: (source: string, error: unknown) => void;
+  /** Called when an adapter is registered that may not suit the base (see ValidatedAdapter.baseModelMismatch). */
+  onWarning?: (name: string, message: string) => void;
   /** The largest upload in bytes (`--max-upload-bytes`). */
   maxUploadBytes?: number;
   /** `--default-profile`: a built-in profile name or a profile file, for adapters without a profile of their own. */
@@ -93,6 +101,15 @@ const PEFT_CONFIG = 'adapter_config.json';
 const PEFT_WEIGHTS = 'adapter_model.safetensors';
 // Upload temporaries start with a dot, so the directory scan never registers a half-written file.
 const TEMPORARY_PREFIX = '.upload-';
+
+function statIfFile(filePath: string): Stats | undefined {
+  try {
+    const stats = statSync(filePath);
+    return stats.isFile() ? stats : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function versionOf(stats: Stats): string {
   return `${stats.ino}-${stats.size}-${Math.round(stats.mtimeMs)}`;
@@ -308,8 +325,9 @@ export class AdapterCatalogue extends EventEmitter {
     if (stats.isDirectory() && isValidAdapterName(fileName)) {
       try {
         const config = statSync(path.join(source, PEFT_CONFIG));
-        const weights = statSync(path.join(source, PEFT_WEIGHTS));
-        return { name: fileName, format: 'peft', version: `${versionOf(config)}+${versionOf(weights)}` };
+        // An older export's pickled weights are taken up too, so that their refusal (and how to fix it) is logged.
+        const weights = [PEFT_WEIGHTS, PICKLED_PEFT_WEIGHTS].map((file) => statIfFile(path.join(source, file))).find(Boolean);
+        return weights ? { name: fileName, format: 'peft', version: `${versionOf(config)}+${versionOf(weights)}` } : undefined;
       } catch {
         return undefined;
       }
@@ -331,12 +349,14 @@ export class AdapterCatalogue extends EventEmitter {
       origin,
       rank: prepared.rank,
       alpha: prepared.alpha,
+      baseModel: prepared.baseModel,
       sizeBytes: statSync(prepared.filePath).size,
       defaultScale: 1,
       version,
       registeredAt: Date.now(),
     };
     this.refreshProfile(entry);
+    if (prepared.baseModelMismatch) this.options.onWarning?.(name, prepared.baseModelMismatch);
     const previous = this.entries.get(name);
     this.entries.set(name, entry);
     if (previous) this.emit('replaced', previous, entry);

@@ -5,6 +5,9 @@ import type { AdapterPreparer } from './AdapterCatalogue.js';
 import { convertPeftInWorker } from './peft/convertPeftInWorker.js';
 import { describeBaseModel, validateLoraAdapter } from './validateAdapter.js';
 
+// Part of the cache key: conversions cached by an older layout are redone (2: general.base_model.0.name is written).
+const CONVERSION_LAYOUT = 2;
+
 /**
  * Validates adapters against one base model (whose header is read once) and converts PEFT exports to GGUF,
  * caching each conversion by the export's version so an unchanged export is converted only once.
@@ -17,7 +20,7 @@ export function createAdapterPreparer(options: { baseModelPath: string; conversi
     },
     async preparePeft(folder, name, version) {
       mkdirSync(options.conversionCacheDir, { recursive: true });
-      const key = createHash('sha256').update(`${path.resolve(folder)}\0${version}`).digest('hex').slice(0, 16);
+      const key = createHash('sha256').update(`${path.resolve(folder)}\0${version}\0${CONVERSION_LAYOUT}`).digest('hex').slice(0, 16);
       const filePath = path.join(options.conversionCacheDir, `${name}.${key}.gguf`);
       if (!existsSync(filePath)) {
         await convertPeftInWorker({ peftDir: folder, outPath: filePath, name });

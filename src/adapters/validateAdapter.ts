@@ -1,9 +1,10 @@
 import { findTruncatedTensor, metadataNumber, metadataString, readGguf, type GgufFile } from '../gguf/readGguf.js';
 import { GgufFormatError } from '../gguf/ggufTypes.js';
 import { AdapterValidationError } from './adapterErrors.js';
+import { familyMismatch, type BaseModelIdentity } from './modelFamily.js';
 
 /** What adapter validation needs to know of the base model: its architecture and every tensor's GGML shape. */
-export interface BaseModelShape {
+export interface BaseModelShape extends BaseModelIdentity {
   architecture: string;
   /** Tensor name → GGML dims (dims[0] is the contiguous one). */
   tensors: Map<string, number[]>;
@@ -18,6 +19,10 @@ export interface AdapterInfo {
   /** Base tensor names the adapter modifies, sorted. */
   targets: string[];
   sizeBytes: number;
+  /** The model it was trained on (`general.base_model.0.name`; PEFT's base_model_name_or_path after conversion). */
+  baseModel: string | undefined;
+  /** Set when baseModel names another model family than the base's. */
+  baseModelMismatch: string | undefined;
 }
 
 // Headers only: the base's 128k-entry vocabulary arrays are skipped, not materialised.
@@ -28,7 +33,8 @@ export function describeBaseModel(basePath: string): BaseModelShape {
   const file = readGguf(basePath, HEADER_ONLY);
   const architecture = metadataString(file, 'general.architecture');
   if (!architecture) throw new GgufFormatError(`base model ${basePath} has no general.architecture`, 'corrupt');
-  return { architecture, tensors: new Map(file.tensors.map((tensor) => [tensor.name, tensor.dims])) };
+  const names = ['general.name', 'general.basename'].map((key) => metadataString(file, key)).filter((name): name is string => !!name);
+  return { architecture, names, tensors: new Map(file.tensors.map((tensor) => [tensor.name, tensor.dims])) };
 }
 
 function readAdapterHeader(adapterPath: string): GgufFile {
@@ -129,7 +135,10 @@ export function validateLoraAdapter(adapterPath: string, base: BaseModelShape): 
     rank = Math.max(rank, b[0]);
   }
 
+  const baseModel = metadataString(file, 'general.base_model.0.name');
   return {
+    baseModel,
+    baseModelMismatch: familyMismatch(baseModel, base),
     rank,
     alpha: metadataNumber(file, 'adapter.lora.alpha') ?? 0,
     tensorCount: file.tensors.length,

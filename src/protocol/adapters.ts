@@ -10,6 +10,10 @@ export const adapterEntry = z
     origin: z.enum(['directory', 'upload', 'api']),
     rank: z.number().int(),
     alpha: z.number(),
+    base_model_name_or_path: z
+      .string()
+      .nullable()
+      .describe("the model the adapter was trained on: a PEFT export's base_model_name_or_path (or a GGUF's general.base_model.0.name); null when the file does not say"),
     size_bytes: z.number().int().describe('size of the GGUF LoRA the engine loads'),
     default_scale: z.number(),
     resident: z.boolean().describe('whether its weights are in memory now'),

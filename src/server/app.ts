@@ -127,7 +127,7 @@ async function assemble(app: ZodApp, deps: AppOptions): Promise<AdaptdApp> {
   // catalogue, which counts every file of an upload against it, is the one to refuse (with a message naming it).
   await app.register(fastifyMultipart, { limits: { fileSize: deps.config.maxUploadBytes + 1, files: 3, fields: 8 } });
   const baseChatTemplate = serving.baseChatTemplate;
-  await app.register(adaptersRoute, { catalogue: catalogue, pool: engine.pool, maxUploadBytes: deps.config.maxUploadBytes, baseChatTemplate });
+  await app.register(adaptersRoute, { catalogue: catalogue, pool: engine.pool, baseChatTemplate });
   await app.register(adapterProfilesRoute, { catalogue: catalogue, baseChatTemplate });
   return { app, readiness };
 }

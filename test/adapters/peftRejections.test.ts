@@ -54,8 +54,34 @@ const cases: Case[] = [
     make: (dir) => writePeftExport(dir, { ...good, extraConfig: { peft_type: 'IA3' } }),
   },
   {
-    name: 'trained biases', reason: 'unsupported-config', message: /bias 'all'/,
-    make: (dir) => writePeftExport(dir, { ...good, extraConfig: { bias: 'all' } }),
+    name: 'trained biases of the base layers', reason: 'bias', message: /bias tensors \(base_model\.model\.model\.layers\.0\.self_attn\.q_proj\.bias\)/,
+    make: (dir) => {
+      writePeftExport(dir, { ...good, extraConfig: { bias: 'all', target_modules: ['q_proj'] } });
+      writeSafetensors(weightsOf(dir), [
+        tensor(`${prefix}.q_proj.lora_A.weight`, [rank, width]), tensor(`${prefix}.q_proj.lora_B.weight`, [width, rank]),
+        { name: `${prefix}.q_proj.bias`, dtype: 'F32', shape: [width], data: encodePeftValues(new Float32Array(width).fill(0.01), 'F32') },
+      ]);
+    },
+  },
+  {
+    name: 'a LoRA bias (lora_bias)', reason: 'bias', message: /bias tensors \(.*q_proj\.lora_B\.bias\)/,
+    make: (dir) => {
+      writePeftExport(dir, { ...good, extraConfig: { lora_bias: true, target_modules: ['q_proj'] } });
+      writeSafetensors(weightsOf(dir), [
+        tensor(`${prefix}.q_proj.lora_A.weight`, [rank, width]), tensor(`${prefix}.q_proj.lora_B.weight`, [width, rank]),
+        { name: `${prefix}.q_proj.lora_B.bias`, dtype: 'F32', shape: [width], data: encodePeftValues(new Float32Array(width).fill(0.01), 'F32') },
+      ]);
+    },
+  },
+  {
+    name: 'the weights of two adapters in one file', reason: 'unsupported-tensor', message: /several adapters \(default, other\)/,
+    make: (dir) => {
+      writePeftExport(dir, { ...good, extraConfig: { target_modules: ['q_proj', 'k_proj'] } });
+      writeSafetensors(weightsOf(dir), [
+        tensor(`${prefix}.q_proj.lora_A.default.weight`, [rank, width]), tensor(`${prefix}.q_proj.lora_B.default.weight`, [width, rank]),
+        tensor(`${prefix}.k_proj.lora_A.other.weight`, [rank, width]), tensor(`${prefix}.k_proj.lora_B.other.weight`, [width, rank]),
+      ]);
+    },
   },
   {
     name: 'a config that is not JSON', reason: 'invalid-config', message: /not valid JSON/,
@@ -178,7 +204,7 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'a pickled adapter_model.bin', reason: 'missing-file', message: /adapter_model\.bin \(a pickle\)/,
+    name: 'a pickled adapter_model.bin', reason: 'pickled-weights', message: /adapter_model\.bin, a Python pickle.*safe_serialization=True/,
     make: (dir) => {
       writePeftExport(dir, good);
       renameSync(weightsOf(dir), join(dir, 'adapter_model.bin'));

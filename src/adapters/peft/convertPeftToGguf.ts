@@ -3,8 +3,9 @@ import { basename, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { GgmlType } from '../../gguf/ggufTypes.js';
 import { decodeFloats, encodeF16, encodeF32 } from '../../gguf/tensorEncoding.js';
+import type { GgufTypedValue } from '../../gguf/ggufTypes.js';
 import { gguf, writeGguf, type GgufTensorToWrite } from '../../gguf/writeGguf.js';
-import { PeftConversionError } from '../adapterErrors.js';
+import { PICKLED_PEFT_WEIGHTS, PeftConversionError, pickledWeightsError } from '../adapterErrors.js';
 import { SafetensorsFile, type SafetensorsTensor } from './SafetensorsFile.js';
 import { transposeMatrix } from './transposeMatrix.js';
 import { isTargetModule, peftScaleOfModule, rankOfModule, readPeftConfig, type PeftLoraConfig } from './peftConfig.js';
@@ -30,6 +31,8 @@ export interface PeftConversionOptions {
 
 export interface PeftConversionResult {
   tensorCount: number;
+  /** adapter_config.json's base_model_name_or_path: the model it was trained on. */
+  baseModel: string | undefined;
   rank: number;
   alpha: number;
   /** GGUF base tensors the adapter modifies. */
@@ -70,11 +73,8 @@ export function convertPeftToGguf(options: PeftConversionOptions): PeftConversio
   }
   if (!existsSync(configPath)) reject('missing-file', `the PEFT export has no ${PEFT_CONFIG_FILE}`);
   if (!existsSync(weightsPath)) {
-    const pickled = existsSync(join(options.peftDir, 'adapter_model.bin'));
-    reject('missing-file',
-      pickled
-        ? `the PEFT export has adapter_model.bin (a pickle) but no ${PEFT_WEIGHTS_FILE}; re-save it with safe_serialization=True`
-        : `the PEFT export has no ${PEFT_WEIGHTS_FILE}`);
+    if (existsSync(join(options.peftDir, PICKLED_PEFT_WEIGHTS))) throw pickledWeightsError();
+    reject('missing-file', `the PEFT export has no ${PEFT_WEIGHTS_FILE}`);
   }
 
   const config = readPeftConfig(configPath);
@@ -96,11 +96,13 @@ export function convertPeftToGguf(options: PeftConversionOptions): PeftConversio
         ['general.name', gguf.string(options.name ?? basename(resolve(options.peftDir)))],
         ['adapter.type', gguf.string('lora')],
         ['adapter.lora.alpha', gguf.f32(ggufAlpha)],
+        ...baseModelMetadata(config.baseModel),
       ],
       tensors,
     });
     return {
       tensorCount: tensors.length,
+      baseModel: config.baseModel,
       rank: config.r,
       alpha: config.loraAlpha,
       targets: pairs.map((pair) => pair.target),
@@ -115,17 +117,28 @@ export function convertPeftToGguf(options: PeftConversionOptions): PeftConversio
 function planPairs(config: PeftLoraConfig, weights: SafetensorsFile): PlannedPair[] {
   const halves = new Map<string, { a?: SafetensorsTensor; b?: SafetensorsTensor; embedding: boolean }>();
   const unsupported: string[] = [];
+  const biases: string[] = [];
+  const adapterNames = new Set<string>();
   for (const tensor of weights.tensors.values()) {
     const name = tensor.name.startsWith(PEFT_PREFIX) ? tensor.name.slice(PEFT_PREFIX.length) : tensor.name;
-    const match = /^(.+)\.(?:lora_(A|B)\.weight|lora_embedding_(A|B))$/.exec(name);
-    if (!match) {
-      unsupported.push(tensor.name);
+    const parsed = parseLoraTensorName(name);
+    if (!parsed) {
+      (name.endsWith('.bias') ? biases : unsupported).push(tensor.name);
       continue;
     }
-    const [, module, linearSide, embeddingSide] = match;
-    const half = halves.get(module) ?? { embedding: embeddingSide !== undefined };
-    half[(linearSide ?? embeddingSide) === 'A' ? 'a' : 'b'] = tensor;
+    const { module, side, embedding, adapterName } = parsed;
+    adapterNames.add(adapterName);
+    const half = halves.get(module) ?? { embedding };
+    half[side === 'A' ? 'a' : 'b'] = tensor;
     halves.set(module, half);
+  }
+  // Refused for the tensors, not for the config: `bias: "lora_only"` on layers without biases (Llama's) saves none.
+  if (biases.length > 0) {
+    reject('bias', `adapter_model.safetensors has bias tensors (${listed(biases)}): trained biases cannot be carried by a GGUF LoRA`);
+  }
+  if (adapterNames.size > 1) {
+    reject('unsupported-tensor',
+      `adapter_model.safetensors holds the weights of several adapters (${[...adapterNames].map((n) => n || '(unnamed)').join(', ')}); save one adapter per export`);
   }
   if (unsupported.length > 0) {
     reject('unsupported-tensor',
@@ -191,6 +204,23 @@ function planPairs(config: PeftLoraConfig, weights: SafetensorsFile): PlannedPai
     }
   }
   return pairs.sort((x, y) => compareGgufTensorNames(x.target, y.target));
+}
+
+/**
+ * `…q_proj.lora_A.weight`, or with the adapter's name as a model's state_dict() spells it (`…lora_A.default.weight`,
+ * `…lora_embedding_A.default`); `save_pretrained` drops the name, and both mean the same tensor.
+ */
+export function parseLoraTensorName(name: string): { module: string; side: 'A' | 'B'; embedding: boolean; adapterName: string } | undefined {
+  const linear = /^(.+)\.lora_(A|B)(?:\.([^.]+))?\.weight$/.exec(name);
+  if (linear) return { module: linear[1], side: linear[2] as 'A' | 'B', embedding: false, adapterName: linear[3] ?? '' };
+  const embedding = /^(.+)\.lora_embedding_(A|B)(?:\.([^.]+))?$/.exec(name);
+  if (embedding) return { module: embedding[1], side: embedding[2] as 'A' | 'B', embedding: true, adapterName: embedding[3] ?? '' };
+  return undefined;
+}
+
+/** `general.base_model.*` as llama.cpp's converters write it, naming the model the adapter was trained on. */
+function baseModelMetadata(baseModel: string | undefined): Array<[string, GgufTypedValue]> {
+  return baseModel ? [['general.base_model.count', gguf.u32(1)], ['general.base_model.0.name', gguf.string(baseModel)]] : [];
 }
 
 /**

@@ -13,8 +13,6 @@ const LoraConfigSchema = z.looseObject({
   use_rslora: z.boolean().nullish(),
   use_dora: z.boolean().nullish(),
   modules_to_save: z.array(z.string()).nullish(),
-  bias: z.string().nullish(),
-  lora_bias: z.boolean().nullish(),
   layer_replication: z.array(z.unknown()).nullish(),
   target_parameters: z.array(z.string()).nullish(),
   trainable_token_indices: z.unknown().nullish(),
@@ -65,10 +63,6 @@ export function readPeftConfig(configPath: string): PeftLoraConfig {
       `adapter_config.json has modules_to_save [${config.modules_to_save.join(', ')}]: those modules are saved as full ` +
         'trained weights, which a GGUF LoRA cannot carry; merge them into the base model instead');
   }
-  if (config.bias && config.bias !== 'none') {
-    reject('unsupported-config', `adapter_config.json has bias '${config.bias}': trained biases cannot be carried by a GGUF LoRA`);
-  }
-  if (config.lora_bias) reject('unsupported-config', 'adapter_config.json sets lora_bias: a GGUF LoRA has no bias term');
   if (config.layer_replication?.length) {
     reject('unsupported-config', 'adapter_config.json sets layer_replication, which changes the model\'s layers');
   }

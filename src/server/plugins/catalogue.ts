@@ -28,6 +28,7 @@ export const cataloguePlugin = fp(async (app: FastifyInstance, { config, modelPa
     allowedRoots: config.adapterRoots?.split(',').map((root) => root.trim()).filter(Boolean),
     preparer: createAdapterPreparer({ baseModelPath: modelPath, conversionCacheDir: path.join(config.dataDir, 'converted') }),
     onRejected: (source, error) => app.log.warn({ adapter: path.basename(source), reason: (error as Error).message }, 'adapter rejected'),
+    onWarning: (name, message) => app.log.warn({ adapter: name }, message),
     maxUploadBytes: config.maxUploadBytes,
     defaultProfile: config.defaultProfile,
   });

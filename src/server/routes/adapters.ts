@@ -24,13 +24,11 @@ import { ApiError } from '../errors.js';
 export interface AdaptersRouteOptions {
   catalogue: AdapterCatalogue;
   pool: ContextPool;
-  /** --max-upload-bytes: fastify's own body limit for this route (the catalogue counts the bytes it stores). */
-  maxUploadBytes: number;
   /** The base GGUF's template as requests use it (undefined under a chat wrapper): what profile `base` means. */
   baseChatTemplate?: string;
 }
 
-export const adaptersRoute: FastifyPluginAsyncZod<AdaptersRouteOptions> = async (app, { catalogue, pool, maxUploadBytes, baseChatTemplate }) => {
+export const adaptersRoute: FastifyPluginAsyncZod<AdaptersRouteOptions> = async (app, { catalogue, pool, baseChatTemplate }) => {
   const toWire = (entry: AdapterEntry): AdapterEntryWire => {
     const relative = path.relative(catalogue.directory, entry.sourcePath);
     return {
@@ -40,6 +38,7 @@ export const adaptersRoute: FastifyPluginAsyncZod<AdaptersRouteOptions> = async 
       origin: entry.origin,
       rank: entry.rank,
       alpha: entry.alpha,
+      base_model_name_or_path: entry.baseModel ?? null,
       size_bytes: entry.sizeBytes,
       default_scale: entry.defaultScale,
       resident: pool.residentAdapterNames.has(entry.name),
@@ -49,7 +48,8 @@ export const adaptersRoute: FastifyPluginAsyncZod<AdaptersRouteOptions> = async 
     };
   };
 
-  // Raw adapter uploads arrive as a stream, written straight to disk rather than buffered in memory.
+  // Raw adapter uploads arrive as a stream, written straight to disk rather than buffered in memory; the catalogue
+  // counts them against --max-upload-bytes (fastify's body limit, --max-body-bytes, is for bodies it buffers).
   app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
 
   app.get('/v1/adapters', { schema: { summary: 'Registered adapters', tags: ['adapters'], response: { 200: adapterList } } }, async (request) => ({
@@ -73,7 +73,6 @@ export const adaptersRoute: FastifyPluginAsyncZod<AdaptersRouteOptions> = async 
         querystring: adapterUploadQuery,
         response: { 201: adapterEntry, '4xx': errorEnvelope },
       },
-      bodyLimit: maxUploadBytes,
       config: { permission: 'admin' },
     },
     async (request, reply) => {

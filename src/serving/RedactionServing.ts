@@ -49,8 +49,8 @@ const PER_TEXT_FAILURES = [RedactionCallError, ContextOverflowError, QueueFullEr
 
 /**
  * The serving logic of the redactor, between the HTTP route (or the offline CLI) and the redaction layer: checks
- * a job once, reaches the model through the serving layer's chat planning, and keeps a batch's failures per text. Fail closed: a text
- * whose call failed is an error, never its original text.
+ * a job once, reaches the model through ServingRedactionModel, and keeps a batch's failures per text, typed (the
+ * route gives each its status). Fail closed: a text whose call failed is an error, never its original text.
  */
 export class RedactionServing {
   constructor(private readonly options: RedactionServingOptions) {}

@@ -5,7 +5,15 @@ import { createAdapterPreparer } from './adapters/adapterPreparer.js';
 import { loadApiKeys } from './config/apiKeys.js';
 import { ConfigError, parseServerConfig, serverHelp, type ServerConfig } from './config/serverConfig.js';
 import { DEMO_DESCRIPTION, ensureDemoModels } from './demo/demoModels.js';
-import { LlamaEngine } from './engine/LlamaEngine.js';
+import { GpuBackendError, prepareCudaBackend, readCudaSituation, type CudaStartup } from './engine/cudaBackendCheck.js';
+import type { CudaSituation } from './engine/cudaCapability.js';
+import { buildEngineReport, summaryLine } from './engine/engineReport.js';
+import { LlamaEngine, type EngineOptions } from './engine/LlamaEngine.js';
+
+export interface GpuCheck {
+  situation: CudaSituation;
+  startup: CudaStartup;
+}
 import { buildApp } from './server/app.js';
 
 const packageVersion = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -15,15 +23,9 @@ export function slugModelName(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '') || 'model';
 }
 
-/** Starts the server; resolves once it listens, with a function that shuts it down gracefully. */
-export async function serve(config: ServerConfig): Promise<{ url: string; close: () => Promise<void>; engine: LlamaEngine }> {
-  const demo = config.model ? undefined : ensureDemoModels(config.dataDir);
-  const modelPath = config.model ?? demo!.modelPath;
-  const adaptersDir = config.adapters ?? demo?.adaptersDir ?? 'models/adapters';
-  const logger = { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] };
-  const apiKeys = loadApiKeys(config.apiKeys);
-
-  const engine = await LlamaEngine.load({
+/** The engine settings of a server configuration. */
+export function engineOptions(config: ServerConfig, modelPath: string): EngineOptions {
+  return {
     modelPath,
     gpu: config.gpu,
     gpuLayers: config.gpuLayers,
@@ -36,7 +38,21 @@ export async function serve(config: ServerConfig): Promise<{ url: string; close:
     maxWaiting: config.maxQueue,
     llamaLogs: config.llamaLogs,
     log: (message) => process.stderr.write(`${message}\n`),
-  });
+  };
+}
+
+/**
+ * Starts the server; resolves once it listens, with a function that shuts it down gracefully. `gpuCheck` is the
+ * start-up check of the CUDA backend (runServe makes it before anything loads), summarised in the log.
+ */
+export async function serve(config: ServerConfig, gpuCheck?: GpuCheck): Promise<{ url: string; close: () => Promise<void>; engine: LlamaEngine }> {
+  const demo = config.model ? undefined : ensureDemoModels(config.dataDir);
+  const modelPath = config.model ?? demo!.modelPath;
+  const adaptersDir = config.adapters ?? demo?.adaptersDir ?? 'models/adapters';
+  const logger = { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] };
+  const apiKeys = loadApiKeys(config.apiKeys);
+
+  const engine = await LlamaEngine.load(engineOptions(config, modelPath));
   const baseId = config.modelId ?? slugModelName(engine.info.name);
   const catalogue = new AdapterCatalogue({
     directory: adaptersDir,
@@ -61,6 +77,7 @@ export async function serve(config: ServerConfig): Promise<{ url: string; close:
   await catalogue.start();
   const template = config.chatTemplate === 'jinja' && engine.info.chatTemplate ? "the model's own Jinja chat template" : `the ${config.chatTemplate === 'jinja' ? 'llama3.1' : config.chatTemplate} chat wrapper`;
   app.log.info({ baseId, threads: engine.info.threads, gpu: engine.info.gpu, contextSize: engine.contextSize }, `prompts are rendered with ${template}`);
+  if (gpuCheck) app.log.info(summaryLine(buildEngineReport(gpuCheck.situation, gpuCheck.startup, engine)));
   const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
   if (engine.contextMemory.ramBytes + engine.contextMemory.vramBytes > 0) app.log.info(
     { contextRamBytes: engine.contextMemory.ramBytes, contextVramBytes: engine.contextMemory.vramBytes, maxResidentAdapters: config.maxResidentAdapters },
@@ -99,8 +116,16 @@ export async function runServe(argv: string[]): Promise<number> {
   let server: Awaited<ReturnType<typeof serve>>;
   try {
     config = parseServerConfig(argv);
-    server = await serve(config);
+    // Before any model loads: a CUDA backend that cannot run on this GPU would abort the process on the first decode.
+    const situation = readCudaSituation(config.gpu, config.gpuFallback);
+    const startup = prepareCudaBackend(situation, (line) => process.stderr.write(`${line}\n`));
+    config = Object.freeze({ ...config, gpu: startup.gpu });
+    server = await serve(config, { situation, startup });
   } catch (error) {
+    if (error instanceof GpuBackendError) {
+      process.stderr.write(`adaptd: ${error.message}\n`);
+      return 3;
+    }
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`adaptd: ${error.message}\n`);
     return 2;

@@ -46,9 +46,9 @@ export function resolveArchitectures(request: string | undefined, localArchs: Ar
 const unique = (archs: Arch[]) => [...new Set(archs)].sort((a, b) => a - b);
 
 /**
- * CMAKE_CUDA_ARCHITECTURES: machine code ("-real") for each architecture. A multi-architecture build (an image, a
- * fleet) also carries PTX for the lowest one ("-virtual"), so a GPU newer than every listed architecture still
- * runs by compiling it; a build for this machine's own GPUs skips it (it only costs build time and size there).
+ * CMAKE_CUDA_ARCHITECTURES: machine code ("-real") for each architecture. A list of several architectures asked for
+ * (an image, a fleet) also carries PTX for the lowest one ("-virtual"), so a GPU newer than every listed one still
+ * runs by compiling it; a build for this machine's GPUs or for one architecture skips it (build time and size).
  * ggml's CMake turns plain 12.x into the arch-specific 12.xa itself (Blackwell FP4 paths).
  */
 export function cmakeArchitectures(archs: Arch[], withPtx: boolean): string {
@@ -79,7 +79,7 @@ export interface CudaBuildInputs {
 
 export function planCudaBuild(inputs: CudaBuildInputs): CudaBuildPlan {
   const { archs, source } = resolveArchitectures(inputs.request, inputs.localArchs);
-  const withPtx = source !== 'local';
+  const withPtx = source !== 'local' && archs.length > 1;
   const cmake = cmakeArchitectures(archs, withPtx);
   const key = createHash('sha256')
     .update([CUDA_BUILD_RECIPE, inputs.sourceId, inputs.toolkit, cmake].join('\n'))

@@ -168,13 +168,17 @@ export interface CudaStartup {
  */
 export function prepareCudaBackend(initial: CudaSituation, log: (line: string) => void): CudaStartup {
   const steps: string[] = [];
+  const step = (text: string) => {
+    steps.push(text);
+    log(text);
+  };
   const { gpu } = initial;
   let situation = initial;
   let decision = decideCudaBackend(situation);
   if (decision.action === 'build') {
     log(`${decision.problem}\nbuilding a CUDA backend for this GPU (${decision.command}); this takes minutes`);
     const built = spawnSync('bash', [CUDA_BUILD_SCRIPT, '--archs', decision.archs.join(';')], { stdio: ['ignore', 2, 2] });
-    steps.push(`built a CUDA backend: ${decision.command} (exit status ${built.status})`);
+    step(`built a CUDA backend: ${decision.command} (exit status ${built.status})`);
     // Decide again on what is there now; a second failure stops with instructions instead of building again.
     situation = readCudaSituation(gpu, 'exit');
     decision = decideCudaBackend(situation);
@@ -193,11 +197,11 @@ export function prepareCudaBackend(initial: CudaSituation, log: (line: string) =
       }
       const check = checkBackend(inspectCudaLibrary(target), situation.devices, situation.driver!);
       if (check.problem) throw new GpuBackendError(`installing ${decision.backend.path} as ${target} did not help: ${check.problem}`);
-      steps.push(`installed the cached CUDA backend ${decision.backend.path} (built for this GPU) as ${target}`);
+      step(`installed the cached CUDA backend ${decision.backend.path} (built for this GPU) as ${target}`);
       return { gpu, decision: { action: 'use', backend: { ...decision.backend, path: target, origin: 'installed' }, verdicts: check.verdicts }, steps };
     }
     case 'cpu':
-      steps.push(`serving on the CPU as --gpu-fallback cpu asks: ${decision.problem}`);
+      step(`serving on the CPU as --gpu-fallback cpu asks: ${decision.problem}`);
       return { gpu: 'off', decision, steps };
     case 'exit':
       throw new GpuBackendError(decision.message);

@@ -44,8 +44,15 @@ while [ $# -gt 0 ]; do
 done
 
 bundle=node_modules/node-llama-cpp/llama/gitRelease.bundle
-[ -f "$bundle" ] || { echo "missing $bundle: run npm ci first" >&2; exit 1; }
-source_id=$(git bundle list-heads "$bundle" 2>/dev/null | awk 'NR==1{print $1}')
+source_dir=${ADAPTD_LLAMA_CPP_SOURCE:-$HOME/.cache/adaptd/llama.cpp-src}
+# The source's commit names the build; a source unpacked without git (scripts/gpu-bench-pack.sh) says it in a file.
+if [ -f "$bundle" ]; then
+  source_id=$(git bundle list-heads "$bundle" 2>/dev/null | awk 'NR==1{print $1}')
+elif [ -f "$source_dir/.adaptd-source-id" ]; then
+  source_id=$(cat "$source_dir/.adaptd-source-id")
+else
+  echo "missing $bundle (run npm ci first) and no llama.cpp source at $source_dir" >&2; exit 1
+fi
 local_ccs=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | sort -u | paste -sd';' || true)
 nvcc_bin=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
 toolkit=$("$nvcc_bin" --version 2>/dev/null | sed -n 's/.*release \([0-9][0-9]*\.[0-9][0-9]*\).*/\1/p' || true)
@@ -54,7 +61,6 @@ plan=$(node --import tsx scripts/cuda-build-plan.ts --archs "$archs_request" --l
   --source-id "${source_id:-unknown}" --toolkit "${toolkit:-none}" --cache-root "$cache_root") || exit 2
 eval "$plan"
 
-source_dir=${ADAPTD_LLAMA_CPP_SOURCE:-$HOME/.cache/adaptd/llama.cpp-src}
 build_dir=$plan_cache_dir/build
 targets=(ggml-cuda)
 # Like node-llama-cpp's own build, the library names its dependency libggml-base.so (no version suffix) and finds it
@@ -75,7 +81,7 @@ jobs=${JOBS:-$(nproc)}
 if $print_plan; then
   echo "architectures: $plan_archs ($plan_arch_source)"
   echo "cmake architectures: $plan_cmake_archs"
-  echo "source: $source_dir (llama.cpp ${source_id:-unknown} from $bundle)"
+  echo "source: $source_dir (llama.cpp ${source_id:-unknown})"
   echo "toolkit: nvcc ${toolkit:-not found}"
   echo "cache: $plan_cache_dir (key $plan_key)"
   printf 'configure: cmake'; printf " %q" "${cmake_args[@]}"; echo

@@ -78,8 +78,9 @@ export function installedCudaLibraryPath(): string | undefined {
   try {
     // The package exports only its entry (dist/index.js), not package.json.
     const packageDir = path.dirname(path.dirname(createRequire(import.meta.url).resolve(packageName)));
-    const library = path.join(packageDir, 'bins', `${process.platform}-${arch}-cuda`, 'libggml-cuda.so');
-    return existsSync(library) ? library : undefined;
+    const bins = path.join(packageDir, 'bins', `${process.platform}-${arch}-cuda`);
+    // The package without its library (a pruned install) still counts: a build put there makes it whole.
+    return existsSync(bins) ? path.join(bins, 'libggml-cuda.so') : undefined;
   } catch {
     return undefined;
   }
@@ -128,7 +129,9 @@ export function readCudaSituation(gpu: CudaSituation['gpu'], fallback: GpuFallba
     fallback,
     devices: nvidia.devices,
     driver: nvidia.driver,
-    installed: installedPath ? { path: installedPath, origin: 'installed', ...inspectCudaLibrary(installedPath) } : undefined,
+    installed: installedPath
+      ? { path: installedPath, origin: 'installed', ...(existsSync(installedPath) ? inspectCudaLibrary(installedPath) : { images: [], missing: true }) }
+      : undefined,
     // Cached builds only matter, and are only read, when there is a GPU to run them on.
     cached: nvidia.devices.length > 0 ? cachedCudaBackends() : [],
     toolkit: cudaWanted ? findCudaToolkit() : undefined,
@@ -147,7 +150,7 @@ export class GpuBackendError extends Error {
  */
 export function installCudaLibrary(library: string, target: string): void {
   const prebuilt = `${target}.prebuilt`;
-  if (!existsSync(prebuilt)) copyFileSync(target, prebuilt);
+  if (!existsSync(prebuilt) && existsSync(target)) copyFileSync(target, prebuilt);
   const partial = `${target}.partial-${process.pid}`;
   copyFileSync(library, partial);
   renameSync(partial, target);

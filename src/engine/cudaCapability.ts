@@ -52,6 +52,8 @@ export interface CudaBackend extends CudaLibraryInfo {
   path: string;
   /** Where it came from: node-llama-cpp's installed library, or a build cached by the build script. */
   origin: 'installed' | 'cached';
+  /** The CUDA package is installed without this library (a pruned install): nothing runs until a build is put there. */
+  missing?: boolean;
 }
 
 /** Reads `length` bytes at `offset` (fewer at the end of the file). */
@@ -347,7 +349,9 @@ export function decideCudaBackend(situation: CudaSituation): CudaDecision {
       ? { action: 'exit', message: "--gpu cuda, but node-llama-cpp's CUDA package (@node-llama-cpp/linux-x64-cuda) is not installed: run `npm ci` with optional dependencies, or start with --gpu auto" }
       : { action: 'none', reason: "node-llama-cpp's CUDA package is not installed" };
   }
-  const current = checkBackend(installed, devices, driver);
+  const current: { verdicts: CudaVerdict[]; problem?: string } = installed.missing
+    ? { verdicts: [], problem: 'the library is missing' }
+    : checkBackend(installed, devices, driver);
   if (!current.problem) return { action: 'use', backend: installed, verdicts: current.verdicts };
   const problem = `the CUDA backend ${installed.path} cannot run here: ${current.problem}`;
   for (const backend of situation.cached) {

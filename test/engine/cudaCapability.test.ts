@@ -167,6 +167,9 @@ t.test('the start-up decision table', async (t) => {
   t.match(decide({ fallback: 'exit' }), { action: 'exit', message: /a CUDA 13\.0 toolkit is installed here/ }, '--gpu-fallback exit never builds');
   t.match(decide({ fallback: 'cpu' }), { action: 'cpu', problem: /cannot run here/ }, 'CPU only when asked');
   t.match(decide({ fallback: 'cpu', cached: [forHopper] }), { action: 'install' }, 'even then, a cached GPU build wins');
+  const pruned: CudaBackend = { path: installed.path, origin: 'installed', images: [], missing: true };
+  t.match(decide({ installed: pruned, cached: [forHopper] }), { action: 'install' }, 'a package without its library takes the cached build');
+  t.match(decide({ installed: pruned, toolkit: undefined }), { action: 'exit', message: /libggml-cuda\.so cannot run here: the library is missing/ });
 
   // Two GPUs: every one must run it; the build covers both architectures.
   const mixed = { devices: [gpu(86, 0, 'NVIDIA A10'), gpu(90, 1, 'NVIDIA H100')] };

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Packs what scripts/gpu-bench.sh needs on a GPU machine that reaches no registry and takes at most 64 MiB of
 # working tree beside the repository: build/gpu-bench/carry.tar.xz with
-#   - a pruned production node_modules: no dev packages, no node-llama-cpp binary package but the CUDA one, and from
-#     that none of libggml-cuda.so (gpu-bench.sh builds it for the GPU there) and only a few CPU variants; no
+#   - a pruned production node_modules: no dev packages, of node-llama-cpp's binary packages only the CUDA one
+#     without libggml-cuda.so (gpu-bench.sh builds it for the GPU there) and the CPU one (a rehearsal on a machine
+#     without a GPU, or --gpu-fallback cpu), each with a few CPU variants only; no
 #     TypeScript, source maps, type declarations or docs; the llama.cpp git bundle left out (next item);
 #   - the llama.cpp source node-llama-cpp ships, without docs, models, tests and examples (llama-src/), and its commit.
 # Run it here (needs npm's node_modules and git); pass the folder as the device run's `carry` (build/gpu-bench).
@@ -22,7 +23,7 @@ root=$(cd node_modules/.. && pwd -P)
 npm ls --omit=dev --all --parseable 2>/dev/null | tail -n +2 | sort -u | while read -r dir; do
   rel=${dir#"$root"/}
   case "$rel" in
-    node_modules/@node-llama-cpp/linux-x64-cuda) ;;
+    node_modules/@node-llama-cpp/linux-x64-cuda|node_modules/@node-llama-cpp/linux-x64) ;;
     node_modules/@node-llama-cpp/*|*node_modules/typescript) continue ;;
   esac
   mkdir -p "$stage/$(dirname "$rel")"
@@ -32,7 +33,7 @@ nm=$stage/node_modules
 cuda=$nm/@node-llama-cpp/linux-x64-cuda/bins/linux-x64-cuda
 rm -f "$cuda"/libggml-cuda.so* "$nm/node-llama-cpp/llama/gitRelease.bundle"
 # ggml loads the best CPU variant present: keep the baseline and the common server CPUs.
-find "$cuda" -name 'libggml-cpu-*.so' ! -name 'libggml-cpu-x64.so' ! -name 'libggml-cpu-haswell.so' \
+find "$cuda" "$nm/@node-llama-cpp/linux-x64/bins" -name 'libggml-cpu-*.so' ! -name 'libggml-cpu-x64.so' ! -name 'libggml-cpu-haswell.so' \
   ! -name 'libggml-cpu-icelake.so' ! -name 'libggml-cpu-zen4.so' ! -name 'libggml-cpu-sapphirerapids.so' -delete
 find "$nm" \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -iname 'CHANGELOG*' -o -iname '*.md' \) -type f -delete
 rm -rf "$nm/better-sqlite3/deps" "$nm/better-sqlite3/src" "$nm"/better-sqlite3/build/Release/{obj,obj.target,.deps,test_extension.node}

@@ -91,7 +91,7 @@ cp "$OUT/doctor-before.log" "$OUT/doctor-before.json" 2>/dev/null
 
 # --- the build (CUDA backend + llama-server, one cmake build) and, beside it, the model and adapters
 model_dir=$work/model-${width}x${layers}x${ffn}
-( npx tsx scripts/gpu-bench-model.ts --out "$model_dir" --width "$width" --layers "$layers" --heads "$heads" \
+( node --import tsx scripts/gpu-bench-model.ts --out "$model_dir" --width "$width" --layers "$layers" --heads "$heads" \
     --kv-heads "$kv_heads" --ffn "$ffn" --adapters "$adapters" > "$OUT/model-files.txt" 2> "$OUT/model.log"; echo $? > "$work/model.rc" ) &
 model_pid=$!
 if [ -z "$llama_server" ]; then
@@ -108,6 +108,7 @@ note "- model: exit $(cat "$work/model.rc") at $(elapsed)s; $(tail -n 1 "$OUT/mo
 [ "$(cat "$work/model.rc")" = 0 ] || failed=1
 model=$(head -n 1 "$OUT/model-files.txt")
 mapfile -t adapter_files < <(tail -n +2 "$OUT/model-files.txt")
+[ -f "$model" ] || { note "- no model: nothing to serve or measure"; exit 1; }
 
 # --- npm start with --gpu auto, as a user starts it: the start-up check decides, then one chat completion
 serve() {

@@ -19,6 +19,8 @@ export interface EngineReport {
     architectures: string[];
     holds: string;
     ptxIsa: string[];
+    /** The CUDA package is installed without its library (a pruned install waiting for a build). */
+    missing: boolean;
   } | null;
   /** Whether that backend runs on every GPU found; null when there is nothing to check (no NVIDIA GPU, --gpu off). */
   canRun: boolean | null;
@@ -82,6 +84,7 @@ export function buildEngineReport(situation: CudaSituation & { note?: string }, 
           architectures: backend.images.map(imageName).filter((name, i, all) => all.indexOf(name) === i),
           holds: describeImages(backend.images),
           ptxIsa: [...new Set(backend.images.filter((i) => i.ptxIsa).map((i) => versionText(i.ptxIsa!)))],
+          missing: backend.missing ?? false,
         }
       : null,
     canRun: decision.action === 'none' ? null : decision.action === 'use' || decision.action === 'install',
@@ -104,7 +107,9 @@ export function summaryLine(report: EngineReport): string {
     ? report.gpus.map((g) => `GPU ${g.index} ${g.name} (${g.computeCapability})`).join(', ') +
       (report.driver ? `, driver ${report.driver.version} (CUDA ${report.driver.cuda})` : '')
     : 'no NVIDIA GPU';
-  const backend = report.cudaBackend
+  const backend = report.cudaBackend?.missing
+    ? 'CUDA package installed without its library'
+    : report.cudaBackend
     ? `CUDA backend ${report.cudaBackend.origin} [${report.cudaBackend.architectures.join(' ')}] ` +
       (report.canRun === null ? 'not checked' : report.canRun ? `runs here via ${report.runsVia === 'ptx' ? 'PTX compiled at start' : 'machine code'}` : 'cannot run here')
     : 'no CUDA backend';
@@ -124,7 +129,7 @@ export function renderEngineReport(report: EngineReport): string {
   lines.push(`CUDA toolkit (nvcc): ${report.cudaToolkit ?? 'not installed'}`);
   if (report.cudaBackend) {
     lines.push(`CUDA backend: ${report.cudaBackend.path} (${report.cudaBackend.origin})`);
-    lines.push(`  holds ${report.cudaBackend.holds}; CUDA runtime ${report.cudaRuntime ?? 'unknown'}`);
+    lines.push(report.cudaBackend.missing ? '  the library is missing (a build for this GPU puts it there)' : `  holds ${report.cudaBackend.holds}; CUDA runtime ${report.cudaRuntime ?? 'unknown'}`);
   } else {
     lines.push('CUDA backend: not installed');
   }

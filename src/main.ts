@@ -6,6 +6,7 @@ import { loadApiKeys } from './config/apiKeys.js';
 import { ConfigError, parseServerConfig, serverHelp, type ServerConfig } from './config/serverConfig.js';
 import { DEMO_DESCRIPTION, ensureDemoModels } from './demo/demoModels.js';
 import { GpuBackendError, prepareCudaBackend, readCudaSituation, type CudaStartup } from './engine/cudaBackendCheck.js';
+import { probeGpuDecode } from './engine/cudaProbe.js';
 import type { CudaSituation } from './engine/cudaCapability.js';
 import { buildEngineReport, summaryLine } from './engine/engineReport.js';
 import { LlamaEngine, type EngineOptions } from './engine/LlamaEngine.js';
@@ -118,7 +119,8 @@ export async function runServe(argv: string[]): Promise<number> {
     config = parseServerConfig(argv);
     // Before any model loads: a CUDA backend that cannot run on this GPU would abort the process on the first decode.
     const situation = readCudaSituation(config.gpu, config.gpuFallback);
-    const startup = prepareCudaBackend(situation, (line) => process.stderr.write(`${line}\n`));
+    const probe = config.gpuProbe ? () => probeGpuDecode(ensureDemoModels(config.dataDir).modelPath, 'cuda') : undefined;
+    const startup = prepareCudaBackend(situation, (line) => process.stderr.write(`${line}\n`), probe);
     config = Object.freeze({ ...config, gpu: startup.gpu });
     server = await serve(config, { situation, startup });
   } catch (error) {

@@ -20,6 +20,7 @@ import {
   type CudaVersion,
   type GpuFallback,
 } from './cudaCapability.js';
+import type { ProbeResult } from './cudaProbe.js';
 
 /**
  * The I/O around cudaCapability.ts: what nvidia-smi and nvcc say, which CUDA libraries exist, and acting on the
@@ -169,7 +170,7 @@ export interface CudaStartup {
  * keeps it when it can, installs a cached build that can, builds one (when a toolkit is here and --gpu-fallback is
  * build), or serves on the CPU when --gpu-fallback cpu; otherwise throws GpuBackendError with what to run.
  */
-export function prepareCudaBackend(initial: CudaSituation, log: (line: string) => void): CudaStartup {
+export function prepareCudaBackend(initial: CudaSituation, log: (line: string) => void, probe?: () => ProbeResult): CudaStartup {
   const steps: string[] = [];
   const step = (text: string) => {
     steps.push(text);
@@ -187,6 +188,30 @@ export function prepareCudaBackend(initial: CudaSituation, log: (line: string) =
     decision = decideCudaBackend(situation);
     if (decision.action === 'exit') throw new GpuBackendError(`the CUDA backend build did not produce one that runs here (exit status ${built.status}).\n${decision.message}`);
   }
+  const checked = useDecision(situation, decision, step);
+  // The static check passed: a one-token decode in a child process confirms it before the server loads anything.
+  if (checked.decision.action === 'use' && probe) {
+    const result = probe();
+    if (result.ok) {
+      step(`probe: one token decoded on the GPU in a child process (${result.detail})`);
+    } else {
+      const problem = `the CUDA backend ${checked.decision.backend.path} passed the architecture check but a one-token decode on the GPU failed in a child process (${result.detail})`;
+      if (initial.fallback === 'cpu') {
+        step(`serving on the CPU as --gpu-fallback cpu asks: ${problem}`);
+        return { gpu: 'off', decision: { action: 'cpu', problem }, steps };
+      }
+      throw new GpuBackendError(
+        `${problem}.\nTo fix it, build the backend for this GPU: ${situation.buildCommand(situation.devices.map((d) => d.computeCapability))}\n` +
+          'or serve on the CPU: --gpu-fallback cpu (or --gpu off); `adaptd doctor` shows what the check saw.',
+      );
+    }
+  }
+  return { ...checked, steps };
+}
+
+/** Acts on a decision that needs no more building: installs a cached build, falls back to the CPU, or stops. */
+function useDecision(situation: CudaSituation, decision: CudaDecision, step: (text: string) => void): Omit<CudaStartup, 'steps'> {
+  const { gpu } = situation;
   switch (decision.action) {
     case 'install': {
       const target = situation.installed!.path;
@@ -201,14 +226,14 @@ export function prepareCudaBackend(initial: CudaSituation, log: (line: string) =
       const check = checkBackend(inspectCudaLibrary(target), situation.devices, situation.driver!);
       if (check.problem) throw new GpuBackendError(`installing ${decision.backend.path} as ${target} did not help: ${check.problem}`);
       step(`installed the cached CUDA backend ${decision.backend.path} (built for this GPU) as ${target}`);
-      return { gpu, decision: { action: 'use', backend: { ...decision.backend, path: target, origin: 'installed' }, verdicts: check.verdicts }, steps };
+      return { gpu, decision: { action: 'use', backend: { ...decision.backend, path: target, origin: 'installed' }, verdicts: check.verdicts } };
     }
     case 'cpu':
       step(`serving on the CPU as --gpu-fallback cpu asks: ${decision.problem}`);
-      return { gpu: 'off', decision, steps };
+      return { gpu: 'off', decision };
     case 'exit':
       throw new GpuBackendError(decision.message);
     default:
-      return { gpu, decision, steps };
+      return { gpu, decision };
   }
 }

@@ -17,16 +17,19 @@ const emptyCache = mkdtempSync(path.join(os.tmpdir(), 'adaptd-native-'));
  * 580.159.04, CUDA 13.0) on which the prebuilt backend aborted its first decode. Everything else is real: the CLI,
  * the installed backend's fatbinary, the decision and, with --gpu-fallback cpu, the server.
  */
-function h200Path(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'adaptd-h200-'));
+function gpuPath(gpu = '0, NVIDIA H200, 9.0, 580.159.04, 143771'): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'adaptd-gpu-'));
   writeFileSync(
     path.join(dir, 'nvidia-smi'),
-    `#!/bin/sh\ncase "$*" in\n  *--query-gpu*) echo "0, NVIDIA H200, 9.0, 580.159.04, 143771" ;;\n` +
+    `#!/bin/sh\ncase "$*" in\n  *--query-gpu*) echo "${gpu}" ;;\n` +
       `  *) echo "| NVIDIA-SMI 580.159.04    Driver Version: 580.159.04    CUDA Version: 13.0 |" ;;\nesac\n`,
   );
   chmodSync(path.join(dir, 'nvidia-smi'), 0o755);
   return `${dir}:${process.env.PATH}`;
 }
+const h200Path = () => gpuPath();
+/** A GPU the prebuilt backend has machine code for: the static check passes, and only the probe can tell. */
+const rtx4090Path = () => gpuPath('0, NVIDIA GeForce RTX 4090, 8.9, 580.159.04, 24564');
 
 function adaptd(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -109,6 +112,24 @@ t.test('npm start on this machine logs the summary line', async (t) => {
   const server = await startChildServer({ model: models.behaviourModel, 'context-size': 256 }, { ADAPTD_NATIVE_CACHE: emptyCache });
   try {
     t.match(await logged(server.output, /per context/), /; engine \w+; per-sequence LoRA \w+; \d+ threads; \d+ MiB RAM \+ \d+ MiB VRAM per context/);
+  } finally {
+    server.process.kill('SIGTERM');
+    await server.exited;
+  }
+});
+
+t.test('when the check passes but the GPU cannot decode, the probe stops start-up instead of the first request', { skip: !cudaInstalled && 'no CUDA package' }, async (t) => {
+  // This machine has no CUDA driver: the probe's decode fails, as a backend that loads but cannot run would.
+  const { code, stderr } = await adaptd(['serve', ...small], { PATH: rtx4090Path() });
+  t.equal(code, 3);
+  t.match(stderr, /passed the architecture check but a one-token decode on the GPU failed in a child process \(exit status 1: /);
+  t.match(stderr, /To fix it, build the backend for this GPU: .*build-cuda-backend\.sh --archs "89"/);
+  t.notMatch(stderr, /ready at/);
+
+  const server = await startChildServer({ model: models.behaviourModel, 'context-size': 256, 'gpu-fallback': 'cpu' }, { PATH: rtx4090Path(), ADAPTD_NATIVE_CACHE: emptyCache });
+  try {
+    t.equal((await fetch(`${server.url}/health`)).status, 200, 'with --gpu-fallback cpu it serves on the CPU');
+    t.match(await logged(server.output, /engine cpu/), /serving on the CPU as --gpu-fallback cpu asks: .*one-token decode on the GPU failed/);
   } finally {
     server.process.kill('SIGTERM');
     await server.exited;

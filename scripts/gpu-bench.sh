@@ -112,21 +112,26 @@ mapfile -t adapter_files < <(tail -n +2 "$OUT/model-files.txt")
 
 # --- npm start with --gpu auto, as a user starts it: the start-up check decides, then one chat completion
 serve() {
-  local port=18431 log=$OUT/serve-output.log
-  npm start -- --model "$model" --model-id adaptd-gpu-bench --gpu "$gpu" --threads "$threads" --port "$port" \
+  local log=$OUT/serve-output.log url=""
+  # Its own process group, so stopping it stops npm and the node processes under it.
+  setsid npm start -- --model "$model" --model-id adaptd-gpu-bench --gpu "$gpu" --threads "$threads" --port 0 \
     --context-size 4096 > "$log" 2>&1 &
-  local pid=$!
-  for _ in $(seq 1 240); do
-    grep -q 'adaptd ready at' "$log" && break
-    kill -0 "$pid" 2>/dev/null || break
+  local group=$!
+  for _ in $(seq 1 600); do
+    url=$(sed -n 's/.*adaptd ready at \(http[^ ]*\).*/\1/p' "$log" | head -n 1)
+    [ -n "$url" ] && break
+    kill -0 "$group" 2>/dev/null || break
     sleep 0.5
   done
-  local answer; answer=$(curl -s -m 60 -H 'content-type: application/json' \
+  local answer=""
+  [ -n "$url" ] && answer=$(curl -s -m 60 -H 'content-type: application/json' \
     -d '{"model":"adaptd-gpu-bench","messages":[{"role":"user","content":"hi"}],"max_tokens":8,"temperature":0}' \
-    "http://127.0.0.1:$port/v1/chat/completions")
-  echo "answer: $answer"
-  kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
-  grep -E 'CUDA backend|per context|installed the cached|cannot run' "$log" | head -5
+    "$url/v1/chat/completions")
+  echo "url: ${url:-none}; answer: $answer"
+  kill -TERM -- "-$group" 2>/dev/null
+  for _ in $(seq 1 60); do kill -0 -- "-$group" 2>/dev/null || break; sleep 0.5; done
+  kill -KILL -- "-$group" 2>/dev/null
+  grep -E 'GPU|CUDA|probe|installed the cached|cannot run|per context' "$log" | head -8
   case "$answer" in *'"choices"'*) return 0 ;; *) return 1 ;; esac
 }
 export model gpu threads OUT

@@ -9,7 +9,8 @@ import { GpuBackendError, prepareCudaBackend, readCudaSituation, type CudaStartu
 import { probeGpuDecode } from './engine/cudaProbe.js';
 import type { CudaSituation } from './engine/cudaCapability.js';
 import { buildEngineReport, summaryLine } from './engine/engineReport.js';
-import { LlamaEngine, type EngineOptions } from './engine/LlamaEngine.js';
+import { engineOptions } from './engine/engineOptions.js';
+import { LlamaEngine } from './engine/LlamaEngine.js';
 
 export interface GpuCheck {
   situation: CudaSituation;
@@ -22,24 +23,6 @@ const packageVersion = (JSON.parse(readFileSync(new URL('../package.json', impor
 /** "Meta Llama 3.1 8B Instruct" → "meta-llama-3.1-8b-instruct". */
 export function slugModelName(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '') || 'model';
-}
-
-/** The engine settings of a server configuration. */
-export function engineOptions(config: ServerConfig, modelPath: string): EngineOptions {
-  return {
-    modelPath,
-    gpu: config.gpu,
-    gpuLayers: config.gpuLayers,
-    threads: config.threads,
-    contextSize: config.contextSize,
-    sequencesPerContext: config.parallel,
-    batchSize: config.batchSize,
-    grammarFastForward: config.grammarFastForward,
-    maxContexts: config.maxResidentAdapters,
-    maxWaiting: config.maxQueue,
-    llamaLogs: config.llamaLogs,
-    log: (message) => process.stderr.write(`${message}\n`),
-  };
 }
 
 /**

@@ -3,8 +3,8 @@ import { ensureDemoModels } from '../demo/demoModels.js';
 import { readCudaSituation } from '../engine/cudaBackendCheck.js';
 import { decideCudaBackend } from '../engine/cudaCapability.js';
 import { buildEngineReport, renderEngineReport, type EngineFacts } from '../engine/engineReport.js';
+import { engineOptions } from '../engine/engineOptions.js';
 import { LlamaEngine } from '../engine/LlamaEngine.js';
-import { engineOptions } from '../main.js';
 import { processIo, UsageError, withUsage, type CommandIo } from './evalIo.js';
 
 export const DOCTOR_USAGE = `Usage: adaptd doctor [--json] [--no-load] [serve options]

@@ -2,22 +2,29 @@
 #
 # adaptd: one GGUF base model, many LoRA adapters, behind an OpenAI-compatible API.
 #
-# GPU image (default): node-llama-cpp's prebuilt CUDA 13 binaries on an NVIDIA CUDA *runtime* base.
+# GPU image (default): node-llama-cpp with its CUDA backend rebuilt, in a builder stage on a CUDA *devel* image,
+# for a list of GPU architectures, on a slim NVIDIA CUDA *runtime* base.
 #   docker build -t adaptd:cuda .
+#   docker build -t adaptd:cuda-h100 --build-arg CUDA_ARCHS=90 .        # one architecture: a quicker build
 #   docker run --gpus all -p 8080:8080 -v adaptd-models:/app/models adaptd:cuda
 #
-# CPU image: the same app on Debian, with node-llama-cpp's CPU binaries only.
+# CPU image: the same app on Debian, with node-llama-cpp's CPU binaries only (no CUDA stage is built).
 #   docker build -t adaptd:cpu --build-arg GPU=off --build-arg BASE_IMAGE=debian:bookworm-slim .
 #
 # Without a Docker engine or registry access: scripts/container-build.sh builds the CPU image with
 # podman from a locally debootstrapped base and smoke-tests it.
 #
-# The CUDA build of node-llama-cpp 3.21.1 needs libcudart.so.13 and libcublas.so.13 (a CUDA 13 *runtime*
-# image; `base` images lack cuBLAS), glibc >= 2.34 and GLIBCXX >= 3.4.30 (Ubuntu 24.04 has both). It ships
-# machine code for compute capability 8.6/8.9/12.x only; other GPUs (A100, H100, H200) compile its PTX at first
-# start, so the compiled kernels are cached on the models volume (CUDA_CACHE_PATH) and survive restarts. That PTX
-# needs a driver newer than CUDA 13.0's (580.x refuses it: "the provided PTX was compiled with an unsupported
-# toolchain"); on such hosts rebuild the backend with scripts/build-cuda-backend.sh (README, "GPUs").
+# Why the rebuild: node-llama-cpp 3.21.1's prebuilt CUDA backend holds machine code for compute capability
+# 8.6/8.9/12.0a/12.1a only and PTX made by CUDA 13.1, which a CUDA 13.0 driver (580.x) refuses, so an A100, H100,
+# H200 or B200 on such a driver aborted on its first decode. The builder compiles machine code for every
+# architecture in CUDA_ARCHS (default: A100 8.0, RTX 30/A10 8.6, L4/L40S/RTX 40 8.9, H100/H200 9.0, B200 10.0,
+# RTX 50 12.0) plus PTX for the lowest, with a CUDA 13.0 toolkit so every CUDA 13 driver accepts it. `adaptd serve`
+# checks at start that the backend runs on the GPU found (`adaptd doctor` shows the check).
+# Estimates, not measured (no GPU build host here): the backend build took 3 min 48 s for one architecture on 16
+# cores, and the CUDA kernels dominate, so the default six (plus one PTX) take roughly 25 minutes on 16 cores and
+# hours on 4; the rebuilt library holds six machine-code images and one PTX where the prebuilt (159 MB) holds four
+# and three, so expect it in the same range (about 150-250 MB); the image size is dominated by the CUDA runtime base
+# with cuBLAS. The build prints the library's size (`built in ...s: ... MiB`).
 
 # The runtime base: anything Debian/Ubuntu-like with apt (glibc >= 2.34 for the binaries).
 ARG BASE_IMAGE=nvidia/cuda:13.1.1-runtime-ubuntu24.04
@@ -25,6 +32,11 @@ ARG BASE_IMAGE=nvidia/cuda:13.1.1-runtime-ubuntu24.04
 ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 # cuda: keep @node-llama-cpp/linux-<arch>-cuda and run with --gpu cuda; off: keep @node-llama-cpp/linux-<arch>, --gpu off.
 ARG GPU=cuda
+# The builder of the CUDA backend: a CUDA *devel* image (nvcc, cuBLAS headers). CUDA 13.0, the oldest CUDA 13:
+# its PTX is accepted by every CUDA 13 driver, and its machine code runs under any of them.
+ARG CUDA_DEVEL_IMAGE=nvidia/cuda:13.0.0-devel-ubuntu24.04
+# GPU architectures (compute capability x10) to compile machine code for; see scripts/build-cuda-backend.sh --help.
+ARG CUDA_ARCHS="80;86;89;90;100;120"
 
 # ---------------------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS node
@@ -63,6 +75,29 @@ RUN set -eu; \
     echo "node-llama-cpp binaries kept: $(ls node_modules/@node-llama-cpp)"
 
 # ---------------------------------------------------------------------------------------------------------
+# backend-off: the CPU image's node_modules as they are.
+FROM deps AS backend-off
+
+# backend-cuda: the CUDA backend rebuilt for CUDA_ARCHS from the llama.cpp source node-llama-cpp ships (no network
+# beyond apt), installed in place of the prebuilt library. Only built when GPU=cuda.
+FROM ${CUDA_DEVEL_IMAGE} AS backend-cuda
+ARG CUDA_ARCHS
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates cmake git g++ make \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=node /usr/local/bin/node /usr/local/bin/node
+WORKDIR /app
+COPY --from=backend /app/node_modules ./node_modules
+COPY package.json tsconfig.json ./
+COPY scripts/build-cuda-backend.sh scripts/cuda-build-plan.ts ./scripts/
+COPY src/engine/cudaBuildPlan.ts src/engine/cudaCapability.ts ./src/engine/
+RUN ADAPTD_NATIVE_CACHE=/tmp/native ADAPTD_LLAMA_CPP_SOURCE=/tmp/llama.cpp-src \
+    bash scripts/build-cuda-backend.sh --archs "$CUDA_ARCHS" \
+ && rm -rf /tmp/native /tmp/llama.cpp-src node_modules/@node-llama-cpp/*/bins/*/libggml-cuda.so.prebuilt
+
+FROM backend-${GPU} AS backend
+
+# ---------------------------------------------------------------------------------------------------------
 FROM ${BASE_IMAGE} AS runtime
 ARG GPU
 # tini is PID 1: it forwards SIGTERM to node (which drains and exits 0) and reaps zombies.
@@ -73,7 +108,7 @@ COPY --from=node /usr/local/bin/node /usr/local/bin/node
 RUN groupadd --system --gid 10001 adaptd \
  && useradd --system --uid 10001 --gid adaptd --home-dir /app --no-create-home --shell /usr/sbin/nologin adaptd
 WORKDIR /app
-COPY --from=deps /app/node_modules ./node_modules
+COPY --from=backend /app/node_modules ./node_modules
 COPY package.json package-lock.json tsconfig.json ./
 COPY bin ./bin
 COPY src ./src

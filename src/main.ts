@@ -17,9 +17,9 @@ export interface RunningServer {
 
 /**
  * The only place that listens: builds the app for a parsed config and listens on it; resolves once it listens.
- * Without --model it serves the generated demo model.
+ * Without --model it serves the generated demo model. `summarize` gives the start-up line on what runs where.
  */
-export async function startServer(config: ServerConfig): Promise<RunningServer> {
+export async function startServer(config: ServerConfig, summarize?: (engine: LlamaEngine) => string): Promise<RunningServer> {
   const demo = config.model ? undefined : ensureDemoModels(config.dataDir);
   const apiKeys = loadApiKeys(config.apiKeys);
   const { app, readiness } = await buildApp({
@@ -35,6 +35,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const { engine } = app;
   const template = config.chatTemplate === 'jinja' && engine.info.chatTemplate ? "the model's own Jinja chat template" : `the ${config.chatTemplate === 'jinja' ? 'llama3.1' : config.chatTemplate} chat wrapper`;
   app.log.info({ baseId: readiness.baseId, threads: engine.info.threads, gpu: engine.info.gpu, contextSize: engine.contextSize }, `prompts are rendered with ${template}`);
+  // One line on what runs where (backend, GPU check, threads), as `adaptd doctor` reports it.
+  if (summarize) app.log.info(summarize(engine));
   const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
   if (engine.contextMemory.ramBytes + engine.contextMemory.vramBytes > 0) app.log.info(
     { contextRamBytes: engine.contextMemory.ramBytes, contextVramBytes: engine.contextMemory.vramBytes, maxResidentAdapters: config.maxResidentAdapters },

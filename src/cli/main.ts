@@ -24,6 +24,10 @@ const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<
     run: async (argv) => (await import('./adaptersConvertCommand.js')).runAdaptersConvert(argv),
   },
   pull: { help: 'download the default base model GGUF (progress bar, resumable): [--url URL] [--out FILE]', run: runPull },
+  doctor: {
+    help: 'GPUs, driver, CUDA backend and whether it runs here, per-sequence LoRA, threads, memory per context, what to fix: [--json] [--no-load] [serve options]',
+    run: async (argv) => (await import('./doctorCommand.js')).runDoctorCommand(argv),
+  },
   bench: {
     help: 'adaptd vs llama-server on the five benchmark workloads, as ratios: [--out DIR] [--threads N] [--quick] [--only adaptd]',
     run: async (argv) => (await import('./benchCommand.js')).runBenchCommand(argv),

@@ -1,4 +1,8 @@
 import { ConfigError, parseServerConfig, serverHelp, type ServerConfig } from '../config/serverConfig.js';
+import { ensureDemoModels } from '../demo/demoModels.js';
+import { GpuBackendError, prepareCudaBackend, readCudaSituation } from '../engine/cudaBackendCheck.js';
+import { probeGpuDecode } from '../engine/cudaProbe.js';
+import { buildEngineReport, summaryLine } from '../engine/engineReport.js';
 import { startServer, type RunningServer } from '../main.js';
 
 /** `adaptd serve`: runs until SIGTERM/SIGINT, which drain requests in flight (bounded) and exit 0. */
@@ -13,8 +17,17 @@ export async function runServe(argv: string[]): Promise<number> {
   let server: RunningServer;
   try {
     config = parseServerConfig(argv);
-    server = await startServer(config);
+    // Before any model loads: a CUDA backend that cannot run on this GPU would abort the process on the first decode.
+    const situation = readCudaSituation(config.gpu, config.gpuFallback);
+    const probe = config.gpuProbe ? () => probeGpuDecode(ensureDemoModels(config.dataDir).modelPath, 'cuda') : undefined;
+    const startup = prepareCudaBackend(situation, (line) => process.stderr.write(`${line}\n`), probe);
+    config = Object.freeze({ ...config, gpu: startup.gpu });
+    server = await startServer(config, (engine) => summaryLine(buildEngineReport(situation, startup, engine)));
   } catch (error) {
+    if (error instanceof GpuBackendError) {
+      process.stderr.write(`adaptd: ${error.message}\n`);
+      return 3;
+    }
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`adaptd: ${error.message}\n`);
     return 2;

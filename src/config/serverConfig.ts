@@ -15,6 +15,8 @@ export const SERVER_OPTIONS = {
   host: { schema: z.string().min(1).default('127.0.0.1'), help: 'address to listen on' },
   port: { schema: integer(0, 65535).default(8080), help: 'port to listen on (0: any free port)' },
   gpu: { schema: z.enum(['auto', 'cuda', 'vulkan', 'off']).default('auto'), help: 'GPU backend: auto, cuda, vulkan or off' },
+  gpuFallback: { schema: z.enum(['build', 'exit', 'cpu']).default('build'), help: "when the CUDA backend cannot run on this machine's GPU (checked at start): build: use a cached build for this GPU or build one when a CUDA toolkit is present, else exit saying what to run; exit: the same without building; cpu: serve on the CPU instead" },
+  gpuProbe: { schema: flag.default(true), help: 'before serving on a CUDA GPU, decode one token of a small model in a child process, so a backend that cannot run there stops that child and not the server' },
   gpuLayers: { schema: z.union([z.literal('auto'), z.literal('max'), integer(0)]).default('auto'), help: 'model layers to offload to the GPU: auto, max or a number' },
   threads: { schema: integer(0).default(0), help: 'CPU threads for inference (0: the CPUs this process may use, from affinity and cgroup quota)' },
   contextSize: { schema: integer(64).default(4096), help: 'context size in tokens of each sequence (prompt + completion)' },

@@ -1,5 +1,6 @@
 import { GgmlType } from '../gguf/ggufTypes.js';
-import { encodeF16, encodeF32 } from '../gguf/tensorEncoding.js';
+import { randomBytes } from 'node:crypto';
+import { encodeF16, encodeF32, float32ToF16Bits } from '../gguf/tensorEncoding.js';
 import { gguf, writeGguf, type GgufTensorToWrite } from '../gguf/writeGguf.js';
 import { loadLlama3Tokenizer, singleTokenId } from './llama3Tokenizer.js';
 
@@ -19,6 +20,12 @@ export interface SyntheticLlamaShape {
   /** The word greedy decoding repeats (a single Llama 3 token such as " W"). */
   word: string;
   noise: number;
+  /**
+   * 'Q4_K_M': matrices written directly in the types llama-quantize's Q4_K_M gives a Llama (Q4_K, with Q6_K for the
+   * output and for attn_v / ffn_down of the layers it favours), with random 4-/6-bit weights: a model of a real size
+   * costs seconds to write instead of minutes of F16 plus quantizing, and runs exactly like one. Default: F16.
+   */
+  weights?: 'F16' | 'Q4_K_M';
 }
 
 export const BEHAVIOUR_MODEL: SyntheticLlamaShape = {
@@ -65,6 +72,62 @@ function noiseMatrix(random: () => number, count: number, amplitude: number): Fl
   return values;
 }
 
+type KQuant = 'Q4_K' | 'Q6_K';
+
+/**
+ * Super-blocks of 256 weights. Q4_K (144 bytes): f16 d, f16 dmin, 12 bytes of 6-bit sub-block scales and mins, 128
+ * bytes of 4-bit values; weight = d·scale·q − dmin·min. Q6_K (210 bytes): 128 bytes of low 4 bits, 64 of high 2
+ * bits, 16 int8 sub-block scales, f16 d; weight = d·scale·(q − 32). See ggml-quants.c.
+ */
+const K_QUANTS: Record<KQuant, { type: GgmlType; blockBytes: number }> = {
+  Q4_K: { type: 12 as GgmlType, blockBytes: 144 },
+  Q6_K: { type: 14 as GgmlType, blockBytes: 210 },
+};
+/** Weights of about ±8·d: small enough that 32 layers of random matrices leave the residual's dimension 0 on top. */
+const RANDOM_WEIGHT_SCALE = 2e-4;
+
+/**
+ * `rows` rows of `rowLength` random weights, uniform over the quantized grid around zero. A unit row has element 0
+ * equal to 1.0 and the rest of its first block 0, so its dot product with the residual reads dimension 0.
+ */
+function randomKQuantRows(type: KQuant, rowLength: number, rows: number, unitRow?: (row: number) => boolean): Buffer {
+  const { blockBytes } = K_QUANTS[type];
+  const blocksPerRow = rowLength / 256;
+  if (!Number.isInteger(blocksPerRow)) throw new Error(`${type} rows must be a multiple of 256 long, not ${rowLength}`);
+  const bytes = randomBytes(rows * blocksPerRow * blockBytes);
+  const small = float32ToF16Bits(RANDOM_WEIGHT_SCALE);
+  for (let row = 0; row < rows; row++) {
+    const unit = unitRow?.(row) ?? false;
+    for (let block = 0; block < blocksPerRow; block++) {
+      const at = (row * blocksPerRow + block) * blockBytes;
+      if (type === 'Q4_K') {
+        // Scales 1 and mins 8 for all eight sub-blocks, dmin = d: weight = d·(q − 8).
+        bytes.fill(1, at + 4, at + 8);
+        bytes.fill(8, at + 8, at + 12);
+        bytes.fill(0x81, at + 12, at + 16);
+        const d = unit && block === 0 ? float32ToF16Bits(1 / 7) : small;
+        bytes.writeUInt16LE(d, at);
+        bytes.writeUInt16LE(d, at + 2);
+        if (unit && block === 0) {
+          bytes.fill(0x88, at + 16, at + 144); // every q = 8: weight 0
+          bytes[at + 16] = 0x8f; // element 0: q = 15, (15 − 8)/7 = 1
+        }
+      } else {
+        bytes.fill(1, at + 192, at + 208);
+        const d = unit && block === 0 ? float32ToF16Bits(1 / 31) : small;
+        bytes.writeUInt16LE(d, at + 208);
+        if (unit && block === 0) {
+          bytes.fill(0, at, at + 128); // low 4 bits 0 and high 2 bits 0b10: q = 32, weight 0
+          bytes.fill(0xaa, at + 128, at + 192);
+          bytes[at] = 0x0f; // element 0: q = 63, (63 − 32)/31 = 1
+          bytes[at + 128] = 0xab;
+        }
+      }
+    }
+  }
+  return bytes;
+}
+
 export function writeSyntheticLlama(path: string, shape: SyntheticLlamaShape): void {
   const tokenizer = loadLlama3Tokenizer();
   const vocab = tokenizer.tokens.length;
@@ -74,38 +137,42 @@ export function writeSyntheticLlama(path: string, shape: SyntheticLlamaShape): v
   const random = seededRandom(shape.seed);
   const wordId = singleTokenId(tokenizer, shape.word);
 
+  const quantized = shape.weights === 'Q4_K_M';
   const f16 = (name: string, dims: number[], fill: () => Float32Array): GgufTensorToWrite =>
     ({ name, dims, type: GgmlType.F16, data: () => encodeF16(fill()) });
   const ones = (name: string): GgufTensorToWrite =>
     ({ name, dims: [width], type: GgmlType.F32, data: encodeF32(new Float32Array(width).fill(1)) });
-  const noisy = (name: string, dims: number[]) => f16(name, dims, () => noiseMatrix(random, dims[0] * dims[1], noise));
+  // `unitRows`: rows whose element 0 is 1.0 (the rest noise), which keeps greedy output on the chosen word.
+  const matrix = (name: string, dims: number[], type: KQuant = 'Q4_K', unitRows?: (row: number) => boolean): GgufTensorToWrite =>
+    quantized
+      ? { name, dims, type: K_QUANTS[type].type, data: () => randomKQuantRows(type, dims[0], dims[1], unitRows) }
+      : f16(name, dims, () => {
+          const values = noiseMatrix(random, dims[0] * dims[1], noise);
+          if (unitRows) for (let row = 0; row < dims[1]; row++) if (unitRows(row)) values[row * dims[0]] = 1;
+          return values;
+        });
+  // llama-quantize's Q4_K_M keeps more bits for attn_v and ffn_down in these layers (use_more_bits in llama-quant.cpp).
+  const moreBits = (layer: number) => layer < shape.layers / 8 || layer >= (7 * shape.layers) / 8 || (layer - Math.floor(shape.layers / 8)) % 3 === 2;
 
   const tensors: GgufTensorToWrite[] = [
     // Every embedding carries 1.0 in dimension 0, so the final normalised state points along it.
-    f16('token_embd.weight', [width, vocab], () => {
-      const values = noiseMatrix(random, width * vocab, noise);
-      for (let token = 0; token < vocab; token++) values[token * width] = 1;
-      return values;
-    }),
+    matrix('token_embd.weight', [width, vocab], 'Q4_K', () => true),
     ones('output_norm.weight'),
-    f16('output.weight', [width, vocab], () => {
-      const values = noiseMatrix(random, width * vocab, noise);
-      values[wordId * width] = 1;
-      return values;
-    }),
+    matrix('output.weight', [width, vocab], 'Q6_K', (row) => row === wordId),
   ];
   for (let layer = 0; layer < shape.layers; layer++) {
     const blk = `blk.${layer}`;
+    const favoured = moreBits(layer) ? 'Q6_K' : 'Q4_K';
     tensors.push(
       ones(`${blk}.attn_norm.weight`),
-      noisy(`${blk}.attn_q.weight`, [width, width]),
-      noisy(`${blk}.attn_k.weight`, [width, kvWidth]),
-      noisy(`${blk}.attn_v.weight`, [width, kvWidth]),
-      noisy(`${blk}.attn_output.weight`, [width, width]),
+      matrix(`${blk}.attn_q.weight`, [width, width]),
+      matrix(`${blk}.attn_k.weight`, [width, kvWidth]),
+      matrix(`${blk}.attn_v.weight`, [width, kvWidth], favoured),
+      matrix(`${blk}.attn_output.weight`, [width, width]),
       ones(`${blk}.ffn_norm.weight`),
-      noisy(`${blk}.ffn_gate.weight`, [width, feedForward]),
-      noisy(`${blk}.ffn_up.weight`, [width, feedForward]),
-      noisy(`${blk}.ffn_down.weight`, [feedForward, width]),
+      matrix(`${blk}.ffn_gate.weight`, [width, feedForward]),
+      matrix(`${blk}.ffn_up.weight`, [width, feedForward]),
+      matrix(`${blk}.ffn_down.weight`, [feedForward, width], favoured),
     );
   }
 
@@ -113,7 +180,8 @@ export function writeSyntheticLlama(path: string, shape: SyntheticLlamaShape): v
     metadata: [
       ['general.architecture', gguf.string('llama')],
       ['general.name', gguf.string(shape.name)],
-      ['general.file_type', gguf.u32(1)],
+      // 1: mostly F16; 15: mostly Q4_K_M (llama_ftype).
+      ['general.file_type', gguf.u32(quantized ? 15 : 1)],
       ['llama.context_length', gguf.u32(shape.contextLength)],
       ['llama.embedding_length', gguf.u32(width)],
       ['llama.block_count', gguf.u32(shape.layers)],
@@ -206,17 +274,34 @@ export function writeBehaviourAdapter(path: string, name: string, options: Behav
 
 /** Rank-r adapters with small random values on the attention projections of a model shape. */
 export function attentionAdapterPairs(shape: SyntheticLlamaShape, rank: number, seed: number): LoraPair[] {
+  return linearAdapterPairs(shape, rank, seed, false, 0.05);
+}
+
+/**
+ * The same on every linear projection (attention and MLP), as PEFT's target_modules="all-linear" makes them; smaller
+ * values, so that seven adapted projections in each of many layers still leave greedy output on the model's word.
+ */
+export function allLinearAdapterPairs(shape: SyntheticLlamaShape, rank: number, seed: number): LoraPair[] {
+  return linearAdapterPairs(shape, rank, seed, true, 0.005);
+}
+
+function linearAdapterPairs(shape: SyntheticLlamaShape, rank: number, seed: number, mlp: boolean, amplitude: number): LoraPair[] {
   const random = seededRandom(seed);
   const kvWidth = (shape.width / shape.heads) * shape.kvHeads;
+  const { width, feedForward } = shape;
+  const projections: Array<[string, number, number]> = [
+    ['attn_q', width, width], ['attn_k', width, kvWidth], ['attn_v', width, kvWidth], ['attn_output', width, width],
+    ...(mlp ? ([['ffn_gate', width, feedForward], ['ffn_up', width, feedForward], ['ffn_down', feedForward, width]] as Array<[string, number, number]>) : []),
+  ];
   const pairs: LoraPair[] = [];
   for (let layer = 0; layer < shape.layers; layer++) {
-    for (const [projection, outputs] of [['attn_q', shape.width], ['attn_k', kvWidth], ['attn_v', kvWidth], ['attn_output', shape.width]] as const) {
+    for (const [projection, inputs, outputs] of projections) {
       pairs.push({
         target: `blk.${layer}.${projection}.weight`,
-        inputs: shape.width,
+        inputs,
         outputs,
-        a: noiseMatrix(random, rank * shape.width, 0.05),
-        b: noiseMatrix(random, outputs * rank, 0.05),
+        a: noiseMatrix(random, rank * inputs, amplitude),
+        b: noiseMatrix(random, outputs * rank, amplitude),
       });
     }
   }

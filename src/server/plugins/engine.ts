@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ServerConfig } from '../../config/serverConfig.js';
+import { engineOptions } from '../../engine/engineOptions.js';
 import { LlamaEngine } from '../../engine/LlamaEngine.js';
 
 declare module 'fastify' {
@@ -20,21 +21,7 @@ export interface EnginePluginOptions {
  * the requests in flight have finished.
  */
 export const enginePlugin = fp(async (app: FastifyInstance, { config, modelPath }: EnginePluginOptions) => {
-  const engine = await LlamaEngine.load({
-    modelPath,
-    gpu: config.gpu,
-    gpuLayers: config.gpuLayers,
-    threads: config.threads,
-    contextSize: config.contextSize,
-    sequencesPerContext: config.parallel,
-    batchSize: config.batchSize,
-    grammarFastForward: config.grammarFastForward,
-    grammarCacheBytes: config.grammarCacheBytes,
-    maxContexts: config.maxResidentAdapters,
-    maxWaiting: config.maxQueue,
-    llamaLogs: config.llamaLogs,
-    log: (message) => process.stderr.write(`${message}\n`),
-  });
+  const engine = await LlamaEngine.load(engineOptions(config, modelPath));
   app.decorate('engine', engine);
   app.addHook('onClose', async () => engine.close());
 });

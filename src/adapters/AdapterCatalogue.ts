@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, watch
 import path from 'node:path';
 import { checkAdapterName, isValidAdapterName, resolveInsideRoots } from './adapterName.js';
 import { ConfigError } from '../config/serverConfig.js';
-import { AdapterValidationError, PICKLED_PEFT_WEIGHTS, PeftConversionError } from './adapterErrors.js';
+import { AdapterConflictError, AdapterNotFoundError, AdapterPathError, AdapterValidationError, PICKLED_PEFT_WEIGHTS, PeftConversionError } from './adapterErrors.js';
 import { checkAnnouncedSize, storeAdapterUpload, type AdapterUpload } from './adapterUpload.js';
 import { AdapterProfileError, defaultProfileSpec, profileFileCandidates, readAdapterProfileFile, storeProfileFile, type AdapterProfile } from './adapterProfileFiles.js';
 
@@ -77,24 +77,6 @@ export interface CatalogueOptions {
   maxUploadBytes?: number;
   /** `--default-profile`: a built-in profile name or a profile file, for adapters without a profile of their own. */
   defaultProfile?: string;
-}
-
-export class AdapterNotFoundError extends Error {
-  override name = 'AdapterNotFoundError';
-  constructor(readonly adapterName: string) {
-    super(`adapter "${adapterName}" does not exist`);
-  }
-}
-
-export class AdapterConflictError extends Error {
-  override name = 'AdapterConflictError';
-  constructor(readonly adapterName: string) {
-    super(`adapter "${adapterName}" already exists; use ?replace=true to replace it`);
-  }
-}
-
-export class AdapterPathError extends Error {
-  override name = 'AdapterPathError';
 }
 
 const PEFT_CONFIG = 'adapter_config.json';

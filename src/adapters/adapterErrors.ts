@@ -1,7 +1,28 @@
 /**
- * Typed failures of adapter files. Both mean "this file is not a usable LoRA for this base"; the server's single
- * error mapper turns them into a 422 whose message is the error's message, so each message names the problem.
+ * Typed failures of the adapters layer, given their HTTP meaning once, in the server's error mapper. A file that is
+ * not a usable LoRA for this base (AdapterValidationError, PeftConversionError) is a 422 whose message names the
+ * problem.
  */
+
+/** No adapter of this name is registered. Names in the message are cut short: a request may send any string. */
+export class AdapterNotFoundError extends Error {
+  override name = 'AdapterNotFoundError';
+  constructor(readonly adapterName: string) {
+    super(`adapter "${adapterName.slice(0, 140)}" does not exist`);
+  }
+}
+
+export class AdapterConflictError extends Error {
+  override name = 'AdapterConflictError';
+  constructor(readonly adapterName: string) {
+    super(`adapter "${adapterName}" already exists; use ?replace=true to replace it`);
+  }
+}
+
+/** A vLLM-style load request whose path is not an adapter inside an allowed root. */
+export class AdapterPathError extends Error {
+  override name = 'AdapterPathError';
+}
 
 export type AdapterValidationReason =
   | 'not-gguf'

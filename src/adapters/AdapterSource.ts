@@ -1,11 +1,8 @@
 import { statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { isValidAdapterName } from './adapterName.js';
-import { PICKLED_PEFT_WEIGHTS } from './adapterErrors.js';
+import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, PICKLED_PEFT_WEIGHTS } from './peft/peftFiles.js';
 import type { AdapterFormat } from './AdapterCatalogue.js';
-
-export const PEFT_CONFIG_FILE = 'adapter_config.json';
-const PEFT_WEIGHTS_FILE = 'adapter_model.safetensors';
 
 /** A file or folder that holds an adapter: the name it is served under, its format, and its content version. */
 export interface AdapterSource {

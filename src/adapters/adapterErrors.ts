@@ -4,6 +4,8 @@
  * problem.
  */
 
+import { PEFT_WEIGHTS_FILE, PICKLED_PEFT_WEIGHTS } from './peft/peftFiles.js';
+
 /** No adapter of this name is registered. Names in the message are cut short: a request may send any string. */
 export class AdapterNotFoundError extends Error {
   override name = 'AdapterNotFoundError';
@@ -78,14 +80,11 @@ export class PeftConversionError extends Error {
   }
 }
 
-/** The weights file of older PEFT exports (`safe_serialization=False`): a Python pickle, which is never opened. */
-export const PICKLED_PEFT_WEIGHTS = 'adapter_model.bin';
-
 export function pickledWeightsError(): PeftConversionError {
   return new PeftConversionError(
     'pickled-weights',
     `the PEFT export holds ${PICKLED_PEFT_WEIGHTS}, a Python pickle, which adaptd never loads (unpickling runs code); ` +
-      're-save the adapter with save_pretrained(..., safe_serialization=True) to get adapter_model.safetensors',
+      `re-save the adapter with save_pretrained(..., safe_serialization=True) to get ${PEFT_WEIGHTS_FILE}`,
   );
 }
 

@@ -4,7 +4,8 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { envName, kebab } from '../config/serverConfig.js';
 import { checkAdapterName } from './adapterName.js';
-import { AdapterConflictError, AdapterUploadError, AdapterValidationError, PeftConversionError, PICKLED_PEFT_WEIGHTS, pickledWeightsError } from './adapterErrors.js';
+import { AdapterConflictError, AdapterUploadError, AdapterValidationError, PeftConversionError, pickledWeightsError } from './adapterErrors.js';
+import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, PICKLED_PEFT_WEIGHTS } from './peft/peftFiles.js';
 import { PEFT_PROFILE_FILES, profileFileCandidates, readAdapterProfileFile, storeProfileFile, type AdapterProfile } from './adapterProfileFiles.js';
 import { adapterSourceAt } from './AdapterSource.js';
 import type { AdapterEntry, AdapterFormat, AdapterPreparer, PreparedAdapter } from './AdapterCatalogue.js';
@@ -20,7 +21,7 @@ export interface UploadedFile {
   body: Readable;
 }
 
-export const PEFT_UPLOAD_FILES = ['adapter_config.json', 'adapter_model.safetensors'];
+const PEFT_UPLOAD_FILES = [PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE];
 /** An optional part of a PEFT upload: the adapter's prompt profile. */
 const PROFILE_FILE = PEFT_PROFILE_FILES[0];
 

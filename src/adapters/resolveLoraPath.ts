@@ -2,7 +2,8 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { resolveInsideRoots } from './adapterName.js';
 import { AdapterPathError } from './adapterErrors.js';
-import { adapterSourceAt, fileVersion, PEFT_CONFIG_FILE } from './AdapterSource.js';
+import { adapterSourceAt, fileVersion } from './AdapterSource.js';
+import { PEFT_CONFIG_FILE } from './peft/peftFiles.js';
 import type { AdapterFormat } from './AdapterCatalogue.js';
 
 /**

@@ -7,6 +7,7 @@ import type { AdapterCatalogue, AdapterEntry } from '../../adapters/AdapterCatal
 import type { AdapterUpload, UploadedFile } from '../../adapters/adapterUpload.js';
 import { checkAdapterName } from '../../adapters/adapterName.js';
 import { AdapterNotFoundError } from '../../adapters/adapterErrors.js';
+import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from '../../adapters/peft/peftFiles.js';
 import type { AdapterProfile } from '../../adapters/adapterProfileFiles.js';
 import type { ContextPool } from '../../engine/ContextPool.js';
 import {
@@ -68,7 +69,7 @@ export const adaptersRoute: FastifyPluginAsyncZod<AdaptersRouteOptions> = async 
     '/v1/adapters/:name',
     {
       schema: {
-        summary: 'Upload an adapter: a GGUF LoRA as the raw body, or a PEFT export as multipart (adapter_config.json + adapter_model.safetensors)',
+        summary: `Upload an adapter: a GGUF LoRA as the raw body, or a PEFT export as multipart (${PEFT_CONFIG_FILE} + ${PEFT_WEIGHTS_FILE})`,
         tags: ['adapters'],
         params: adapterNameParams,
         querystring: adapterUploadQuery,

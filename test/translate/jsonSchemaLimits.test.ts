@@ -1,11 +1,11 @@
 import t from 'tap';
-import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 import { parseServerConfig } from '../../src/config/serverConfig.js';
 import { GbnfGrammar } from '../../src/engine/GbnfMatcher.js';
 import { seededRandom } from '../../src/demo/syntheticLlama.js';
 import { gbnfChoice, GbnfRuleSet, renderGbnf } from '../../src/translate/gbnfRules.js';
 import { DEFAULT_JSON_SCHEMA_LIMITS, jsonSchemaToGbnf, SchemaLimitError, type JsonSchemaLimits } from '../../src/translate/jsonSchemaGrammar.js';
 import { toolCallGrammar, TOOL_CALL_SYNTAXES } from '../../src/translate/toolCallSyntax.js';
+import { getTestLlama } from '../helpers/testLlama.js';
 
 const LARGEST: JsonSchemaLimits = { maxSchemaNodes: 1e7, maxSchemaDepth: 256, maxSchemaEnumValues: 1e7, maxGrammarBytes: 1e9 };
 const matches = (grammar: string, text: string) => GbnfGrammar.parse(grammar).start().accept(text)?.canEnd === true;
@@ -48,7 +48,7 @@ t.test('each limit is a SchemaLimitError naming it, raised before the schema is 
 });
 
 t.test('with the largest limits: deep, wide and chained schemas convert or are refused, never overflow the stack', async (t) => {
-  const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
+  const llama = await getTestLlama();
   t.teardown(() => llama.dispose());
   const names = Array.from({ length: 10_000 }, (_, i) => `n${i}`);
   const wide = { type: 'object', properties: Object.fromEntries(names.map((name) => [name, { type: 'integer' }])), required: names };

@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { convertPeftToGguf, PEFT_WEIGHTS_FILE } from '../src/adapters/peft/convertPeftToGguf.js';
+import { convertPeftToGguf } from '../src/adapters/peft/convertPeftToGguf.js';
+import { PEFT_WEIGHTS_FILE } from '../src/adapters/peft/peftFiles.js';
 import { LLAMA3_8B_PROJECTIONS, writeProjectionPeftExport } from '../src/demo/peftExport.js';
 
 const megabytes = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;

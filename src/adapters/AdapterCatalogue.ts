@@ -1,11 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs';
-import path from 'node:path';
-import { checkAdapterName, isValidAdapterName, resolveInsideRoots } from './adapterName.js';
-import { ConfigError } from '../config/serverConfig.js';
-import { AdapterValidationError, PICKLED_PEFT_WEIGHTS, PeftConversionError } from './adapterErrors.js';
-import { checkAnnouncedSize, storeAdapterUpload, type AdapterUpload } from './adapterUpload.js';
-import { AdapterProfileError, defaultProfileSpec, profileFileCandidates, readAdapterProfileFile, storeProfileFile, type AdapterProfile } from './adapterProfileFiles.js';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { checkAdapterName } from './adapterName.js';
+import { AdapterConflictError, AdapterNotFoundError } from './adapterErrors.js';
+import { receiveAdapterUpload, type AdapterUpload, type UploadOptions } from './adapterUpload.js';
+import { profileFileCandidates, storeProfileFile, type AdapterProfile } from './adapterProfileFiles.js';
+import { AdapterDirectory } from './AdapterDirectory.js';
+import { ProfileRefresher } from './ProfileRefresher.js';
+import { resolveLoraPath } from './resolveLoraPath.js';
 
 export type AdapterFormat = 'gguf' | 'peft';
 export type AdapterOrigin = 'directory' | 'upload' | 'api';
@@ -58,10 +59,11 @@ export interface AdapterPreparer {
   /** Throws a typed error naming the problem when the file is not a LoRA for this base. */
   validateGguf(filePath: string): ValidatedAdapter;
   /** Converts a PEFT export (cached by version) and validates the result. */
-  preparePeft(folder: string, name: string, version: string): Promise<{ filePath: string } & ValidatedAdapter>;
+  preparePeft(folder: string, name: string, version: string): Promise<PreparedAdapter>;
 }
 
-type Prepared = { filePath: string } & ValidatedAdapter;
+/** A source made ready for the engine: the GGUF LoRA to load and what validation found. */
+export type PreparedAdapter = { filePath: string } & ValidatedAdapter;
 
 export interface CatalogueOptions {
   /** The watched adapters directory, where uploads are stored too. */
@@ -79,75 +81,29 @@ export interface CatalogueOptions {
   defaultProfile?: string;
 }
 
-export class AdapterNotFoundError extends Error {
-  override name = 'AdapterNotFoundError';
-  constructor(readonly adapterName: string) {
-    super(`adapter "${adapterName}" does not exist`);
-  }
-}
-
-export class AdapterConflictError extends Error {
-  override name = 'AdapterConflictError';
-  constructor(readonly adapterName: string) {
-    super(`adapter "${adapterName}" already exists; use ?replace=true to replace it`);
-  }
-}
-
-export class AdapterPathError extends Error {
-  override name = 'AdapterPathError';
-}
-
-const PEFT_CONFIG = 'adapter_config.json';
-const PEFT_WEIGHTS = 'adapter_model.safetensors';
-// Upload temporaries start with a dot, so the directory scan never registers a half-written file.
-const TEMPORARY_PREFIX = '.upload-';
-
-function statIfFile(filePath: string): Stats | undefined {
-  try {
-    const stats = statSync(filePath);
-    return stats.isFile() ? stats : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function versionOf(stats: Stats): string {
-  return `${stats.ino}-${stats.size}-${Math.round(stats.mtimeMs)}`;
-}
-
 /**
  * The adapters the server can serve: found in the adapters directory (kept in sync by watching it), uploaded,
- * or registered by path. Emits 'removed' and 'replaced' with the old entry, so the engine can release weights.
+ * or registered by path. The one owner of the registered entries; discovery (AdapterDirectory), uploads
+ * (adapterUpload.ts), path resolution (resolveLoraPath) and profile files (ProfileRefresher) each live in their
+ * own file. Emits 'removed' and 'replaced' with the old entry, so the engine can release weights.
  */
 export class AdapterCatalogue extends EventEmitter {
   private readonly entries = new Map<string, AdapterEntry>();
-  private readonly rejectedVersions = new Map<string, string>();
-  /** Directory sources unloaded through the API: not registered again until their content changes. */
-  private readonly suppressedVersions = new Map<string, string>();
-  private watcher?: FSWatcher;
-  private poll?: NodeJS.Timeout;
-  private rescanTimer?: NodeJS.Timeout;
-  private scanning?: Promise<void>;
-  private rescanAgain = false;
-  private defaultProfile: { profile?: AdapterProfile; filePath?: string; version?: string; error?: string } = {};
+  private readonly profiles: ProfileRefresher;
+  private readonly adapterDirectory: AdapterDirectory;
 
   constructor(private readonly options: CatalogueOptions) {
     super();
     mkdirSync(options.directory, { recursive: true });
-    if (options.defaultProfile) this.defaultProfile = this.loadDefaultProfile(options.defaultProfile);
-  }
-
-  /** A broken default profile stops the server at start; later edits to its file are re-read and reported per request. */
-  private loadDefaultProfile(spec: string): typeof this.defaultProfile {
-    try {
-      const given = defaultProfileSpec(spec);
-      if ('profile' in given) return given;
-      const { version } = this.profileFileVersion([given.filePath]);
-      return { filePath: given.filePath, version, profile: readAdapterProfileFile(given.filePath) };
-    } catch (error) {
-      if (error instanceof AdapterProfileError) throw new ConfigError(`--default-profile: ${error.message}`);
-      throw error;
-    }
+    this.profiles = new ProfileRefresher(options.defaultProfile, options.onRejected);
+    this.adapterDirectory = new AdapterDirectory(options.directory, {
+      entries: () => this.entries.values(),
+      find: (name) => this.entries.get(name),
+      register: (source, sourcePath) => this.register(source.name, sourcePath, source.format, 'directory', source.version),
+      unregister: (name) => this.remove(name),
+      scanned: () => this.profiles.refreshAll(this.entries.values()),
+      onRejected: options.onRejected,
+    });
   }
 
   get directory(): string {
@@ -170,11 +126,7 @@ export class AdapterCatalogue extends EventEmitter {
 
   /** The adapter's own profile, else the default profile, else none (the base model's template). */
   effectiveProfile(entry: AdapterEntry | undefined): EffectiveProfile {
-    if (entry?.profileError) return { profile: undefined, source: 'file', error: entry.profileError };
-    if (entry?.profile) return { profile: entry.profile, source: 'file' };
-    const fallback = this.defaultProfile;
-    if (fallback.error) return { profile: undefined, source: 'default', error: fallback.error };
-    return fallback.profile ? { profile: fallback.profile, source: 'default' } : { profile: undefined, source: 'builtin' };
+    return this.profiles.effective(entry);
   }
 
   /** Stores (or with undefined, removes) an adapter's profile file beside it, and uses it at once. */
@@ -182,7 +134,7 @@ export class AdapterCatalogue extends EventEmitter {
     const entry = this.get(name);
     for (const candidate of profileFileCandidates(entry.sourcePath, entry.format)) storeProfileFile(candidate, undefined);
     storeProfileFile(profileFileCandidates(entry.sourcePath, entry.format)[0], profile);
-    this.refreshProfile(entry);
+    this.profiles.refresh(entry);
     return entry;
   }
 
@@ -192,150 +144,20 @@ export class AdapterCatalogue extends EventEmitter {
   }
 
   /** Registers what is in the directory now and drops what is gone; then keeps doing so as files change. */
-  async start(): Promise<void> {
-    await this.rescan();
-    try {
-      this.watcher = watch(this.options.directory, () => this.scheduleRescan());
-      this.watcher.on('error', () => undefined);
-    } catch {
-      // Some filesystems cannot be watched; the poll below still notices changes.
-    }
-    // Events can be missed (editors, network filesystems), so a slow poll backs the watcher up.
-    this.poll = setInterval(() => void this.rescan(), 1000);
-    this.poll.unref();
+  start(): Promise<void> {
+    return this.adapterDirectory.start();
   }
 
   stop(): void {
-    this.watcher?.close();
-    clearInterval(this.poll);
-    clearTimeout(this.rescanTimer);
-  }
-
-  private scheduleRescan(): void {
-    clearTimeout(this.rescanTimer);
-    this.rescanTimer = setTimeout(() => void this.rescan(), 100);
+    this.adapterDirectory.stop();
   }
 
   /** Synchronises the directory's adapters with the catalogue; overlapping calls coalesce into one more pass. */
   rescan(): Promise<void> {
-    if (this.scanning) {
-      this.rescanAgain = true;
-      return this.scanning;
-    }
-    this.scanning = (async () => {
-      do {
-        this.rescanAgain = false;
-        await this.scanOnce();
-      } while (this.rescanAgain);
-    })().finally(() => {
-      this.scanning = undefined;
-    });
-    return this.scanning;
+    return this.adapterDirectory.rescan();
   }
 
-  private async scanOnce(): Promise<void> {
-    const seen = new Set<string>();
-    let names: string[];
-    try {
-      names = readdirSync(this.options.directory);
-    } catch {
-      return;
-    }
-    for (const fileName of names) {
-      const source = path.join(this.options.directory, fileName);
-      const candidate = this.directoryCandidate(fileName, source);
-      if (!candidate) continue;
-      seen.add(candidate.name);
-      const existing = this.entries.get(candidate.name);
-      if (existing && existing.origin === 'api') continue;
-      if (existing && existing.version === candidate.version) continue;
-      if (this.rejectedVersions.get(source) === candidate.version) continue;
-      if (this.suppressedVersions.get(source) === candidate.version) continue;
-      try {
-        await this.register(candidate.name, source, candidate.format, 'directory', candidate.version);
-        this.rejectedVersions.delete(source);
-      } catch (error) {
-        this.rejectedVersions.set(source, candidate.version);
-        this.options.onRejected?.(source, error);
-      }
-    }
-    for (const entry of [...this.entries.values()]) {
-      if (entry.origin !== 'api' && !seen.has(entry.name)) this.remove(entry.name);
-    }
-    this.refreshDefaultProfile();
-    for (const entry of this.entries.values()) this.refreshProfile(entry);
-  }
-
-  /** Re-reads an adapter's profile file when it appeared, changed or went away since it was last read. */
-  private refreshProfile(entry: AdapterEntry): void {
-    const found = this.profileFileVersion(profileFileCandidates(entry.sourcePath, entry.format));
-    if (found.version === entry.profileVersion) return;
-    entry.profileVersion = found.version;
-    entry.profile = undefined;
-    entry.profileError = undefined;
-    if (found.filePath) {
-      try {
-        entry.profile = readAdapterProfileFile(found.filePath);
-      } catch (error) {
-        entry.profileError = (error as Error).message;
-        this.options.onRejected?.(found.filePath, error);
-      }
-    }
-    entry.defaultScale = entry.profile?.default_scale ?? this.defaultProfile.profile?.default_scale ?? 1;
-  }
-
-  private refreshDefaultProfile(): void {
-    const current = this.defaultProfile;
-    if (!current.filePath) return;
-    const found = this.profileFileVersion([current.filePath]);
-    if (found.version === current.version) return;
-    try {
-      this.defaultProfile = { filePath: current.filePath, version: found.version, profile: readAdapterProfileFile(current.filePath) };
-    } catch (error) {
-      this.defaultProfile = { filePath: current.filePath, version: found.version, error: `--default-profile ${(error as Error).message}` };
-    }
-    // Adapters without a profile of their own take the default's scale.
-    for (const entry of this.entries.values()) entry.profileVersion = undefined;
-  }
-
-  private profileFileVersion(candidates: string[]): { filePath?: string; version: string } {
-    for (const filePath of candidates) {
-      try {
-        const stats = statSync(filePath);
-        if (stats.isFile()) return { filePath, version: `${filePath}:${versionOf(stats)}` };
-      } catch {
-        // Not there: try the next name.
-      }
-    }
-    return { version: '' };
-  }
-
-  private directoryCandidate(fileName: string, source: string): { name: string; format: AdapterFormat; version: string } | undefined {
-    if (fileName.startsWith('.')) return undefined;
-    let stats: Stats;
-    try {
-      stats = statSync(source);
-    } catch {
-      return undefined;
-    }
-    if (stats.isFile() && fileName.endsWith('.gguf')) {
-      const name = fileName.slice(0, -'.gguf'.length);
-      return isValidAdapterName(name) ? { name, format: 'gguf', version: versionOf(stats) } : undefined;
-    }
-    if (stats.isDirectory() && isValidAdapterName(fileName)) {
-      try {
-        const config = statSync(path.join(source, PEFT_CONFIG));
-        // An older export's pickled weights are taken up too, so that their refusal (and how to fix it) is logged.
-        const weights = [PEFT_WEIGHTS, PICKLED_PEFT_WEIGHTS].map((file) => statIfFile(path.join(source, file))).find(Boolean);
-        return weights ? { name: fileName, format: 'peft', version: `${versionOf(config)}+${versionOf(weights)}` } : undefined;
-      } catch {
-        return undefined;
-      }
-    }
-    return undefined;
-  }
-
-  private async register(name: string, source: string, format: AdapterFormat, origin: AdapterOrigin, version: string, known?: Prepared): Promise<AdapterEntry> {
+  private async register(name: string, source: string, format: AdapterFormat, origin: AdapterOrigin, version: string, known?: PreparedAdapter): Promise<AdapterEntry> {
     const prepared =
       known ??
       (format === 'gguf'
@@ -355,7 +177,7 @@ export class AdapterCatalogue extends EventEmitter {
       version,
       registeredAt: Date.now(),
     };
-    this.refreshProfile(entry);
+    this.profiles.refresh(entry);
     if (prepared.baseModelMismatch) this.options.onWarning?.(name, prepared.baseModelMismatch);
     const previous = this.entries.get(name);
     this.entries.set(name, entry);
@@ -374,87 +196,32 @@ export class AdapterCatalogue extends EventEmitter {
       rmSync(entry.sourcePath, { recursive: true, force: true });
       for (const profileFile of profileFileCandidates(entry.sourcePath, entry.format)) rmSync(profileFile, { force: true });
     }
-    else if (options.suppress && entry.origin !== 'api') this.suppressedVersions.set(entry.sourcePath, entry.version);
+    else if (options.suppress && entry.origin !== 'api') this.adapterDirectory.suppress(entry.sourcePath, entry.version);
     this.emit('removed', entry);
     return entry;
   }
 
   /**
-   * Registers an uploaded adapter: streamed to a hidden temporary path in the directory (under --max-upload-bytes),
-   * validated (a PEFT export converted), then renamed into place, so readers never see a partial file. Whatever
-   * fails leaves nothing behind. `announcedBytes` (the client's Content-Length) refuses an oversized upload at once.
+   * Registers an uploaded adapter (see receiveAdapterUpload: streamed, validated, renamed into place).
+   * `announcedBytes` (the client's Content-Length) refuses an oversized upload at once.
    */
-  async receiveUpload(
-    name: string,
-    upload: AdapterUpload,
-    options: { replace: boolean; profile?: AdapterProfile; announcedBytes?: number; announcedOverheadBytes?: number },
-  ): Promise<AdapterEntry> {
-    checkAdapterName(name);
-    // Checked before the body is read, so a conflicting upload is refused without storing it.
-    if (!options.replace && this.entries.has(name)) throw new AdapterConflictError(name);
-    const limitBytes = this.options.maxUploadBytes ?? Number.MAX_SAFE_INTEGER;
-    checkAnnouncedSize(options.announcedBytes, limitBytes, options.announcedOverheadBytes);
-    const temporary = this.temporaryUploadPath();
-    try {
-      const carried = await storeAdapterUpload(upload, temporary, limitBytes);
-      return await this.adoptUpload(name, temporary, upload.format, options.replace, carried ?? options.profile);
-    } catch (error) {
-      if (error instanceof PeftConversionError || error instanceof AdapterValidationError) this.options.onRejected?.(name, error);
-      throw error;
-    } finally {
-      rmSync(temporary, { recursive: true, force: true });
-    }
-  }
-
-  /** Validates an upload stored at `temporaryPath` and renames it into place. */
-  private async adoptUpload(name: string, temporaryPath: string, format: AdapterFormat, replace: boolean, profile?: AdapterProfile): Promise<AdapterEntry> {
-    checkAdapterName(name);
-    if (this.entries.has(name) && !replace) throw new AdapterConflictError(name);
-    const target = path.join(this.options.directory, format === 'gguf' ? `${name}.gguf` : name);
-    let prepared: Prepared;
-    try {
-      prepared =
-        format === 'gguf'
-          ? { filePath: target, ...this.options.preparer.validateGguf(temporaryPath) }
-          : await this.options.preparer.preparePeft(temporaryPath, name, `upload-${Date.now()}`);
-    } catch (error) {
-      rmSync(temporaryPath, { recursive: true, force: true });
-      throw error;
-    }
-    const existing = this.entries.get(name);
-    if (existing && !replace) throw new AdapterConflictError(name);
-    if (existing && existing.origin !== 'api' && existing.sourcePath !== target) rmSync(existing.sourcePath, { recursive: true, force: true });
-    if (format === 'peft') rmSync(target, { recursive: true, force: true });
-    // The rename keeps inode and mtime, so the directory scan sees the same version and does not redo the work.
-    renameSync(temporaryPath, target);
-    // An upload is the whole adapter: a profile it does not carry is not kept from the one it replaces.
-    for (const profileFile of profileFileCandidates(target, format)) storeProfileFile(profileFile, undefined);
-    storeProfileFile(profileFileCandidates(target, format)[0], profile);
-    const version = this.directoryCandidate(path.basename(target), target)?.version ?? String(Date.now());
-    return this.register(name, target, format, 'upload', version, prepared);
-  }
-
-  /** A fresh hidden path inside the adapters directory, on the same filesystem, for streaming an upload to. */
-  private temporaryUploadPath(): string {
-    return path.join(this.options.directory, `${TEMPORARY_PREFIX}${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+  async receiveUpload(name: string, upload: AdapterUpload, options: UploadOptions): Promise<AdapterEntry> {
+    const placed = await receiveAdapterUpload(name, upload, options, {
+      directory: this.options.directory,
+      preparer: this.options.preparer,
+      maxUploadBytes: this.options.maxUploadBytes,
+      find: (existing) => this.entries.get(existing),
+      onRejected: this.options.onRejected,
+    });
+    return this.register(name, placed.sourcePath, placed.format, 'upload', placed.version, placed.prepared);
   }
 
   /** vLLM's load_lora_adapter: registers a file or PEFT folder that must lie inside an allowed root. */
   async registerPath(name: string, requestedPath: string, replace = false): Promise<AdapterEntry> {
     checkAdapterName(name);
-    const roots = [this.options.directory, ...(this.options.allowedRoots ?? [])];
-    const resolved = resolveInsideRoots(requestedPath, roots);
-    if (!resolved) throw new AdapterPathError(`lora_path must be an existing file or folder inside an allowed adapters root (${roots.length} configured)`);
-    const existing = this.entries.get(name);
-    if (existing && !replace) throw new AdapterConflictError(name);
-    const stats = statSync(resolved);
-    const format: AdapterFormat = stats.isDirectory() ? 'peft' : 'gguf';
-    if (format === 'peft' && !existsSync(path.join(resolved, PEFT_CONFIG))) {
-      throw new AdapterPathError(`lora_path is a folder without ${PEFT_CONFIG}`);
-    }
-    const candidate = this.directoryCandidate(path.basename(resolved), resolved);
-    const version = candidate?.version ?? versionOf(stats);
-    this.suppressedVersions.delete(resolved);
-    return this.register(name, resolved, format, 'api', version);
+    const { source, format, version } = resolveLoraPath(requestedPath, [this.options.directory, ...(this.options.allowedRoots ?? [])]);
+    if (this.entries.has(name) && !replace) throw new AdapterConflictError(name);
+    this.adapterDirectory.unsuppress(source);
+    return this.register(name, source, format, 'api', version);
   }
 }

@@ -1,7 +1,30 @@
 /**
- * Typed failures of adapter files. Both mean "this file is not a usable LoRA for this base"; the server's single
- * error mapper turns them into a 422 whose message is the error's message, so each message names the problem.
+ * Typed failures of the adapters layer, given their HTTP meaning once, in the server's error mapper. A file that is
+ * not a usable LoRA for this base (AdapterValidationError, PeftConversionError) is a 422 whose message names the
+ * problem.
  */
+
+import { PEFT_WEIGHTS_FILE, PICKLED_PEFT_WEIGHTS } from './peft/peftFiles.js';
+
+/** No adapter of this name is registered. Names in the message are cut short: a request may send any string. */
+export class AdapterNotFoundError extends Error {
+  override name = 'AdapterNotFoundError';
+  constructor(readonly adapterName: string) {
+    super(`adapter "${adapterName.slice(0, 140)}" does not exist`);
+  }
+}
+
+export class AdapterConflictError extends Error {
+  override name = 'AdapterConflictError';
+  constructor(readonly adapterName: string) {
+    super(`adapter "${adapterName}" already exists; use ?replace=true to replace it`);
+  }
+}
+
+/** A vLLM-style load request whose path is not an adapter inside an allowed root. */
+export class AdapterPathError extends Error {
+  override name = 'AdapterPathError';
+}
 
 export type AdapterValidationReason =
   | 'not-gguf'
@@ -57,14 +80,11 @@ export class PeftConversionError extends Error {
   }
 }
 
-/** The weights file of older PEFT exports (`safe_serialization=False`): a Python pickle, which is never opened. */
-export const PICKLED_PEFT_WEIGHTS = 'adapter_model.bin';
-
 export function pickledWeightsError(): PeftConversionError {
   return new PeftConversionError(
     'pickled-weights',
     `the PEFT export holds ${PICKLED_PEFT_WEIGHTS}, a Python pickle, which adaptd never loads (unpickling runs code); ` +
-      're-save the adapter with save_pretrained(..., safe_serialization=True) to get adapter_model.safetensors',
+      `re-save the adapter with save_pretrained(..., safe_serialization=True) to get ${PEFT_WEIGHTS_FILE}`,
   );
 }
 

@@ -1,3 +1,4 @@
+import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from '../adapters/peft/peftFiles.js';
 import { runPull } from './pullCommand.js';
 
 /** `adaptd <command>`: each command is a thin front over the layers that do the work. */
@@ -20,7 +21,7 @@ const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<
     run: async (argv) => (await import('./evalCommand.js')).runEval(argv),
   },
   'adapters convert': {
-    help: 'PEFT export (adapter_config.json + adapter_model.safetensors) to a GGUF LoRA: PEFT_DIR OUT.gguf [--outtype f16|f32]',
+    help: `PEFT export (${PEFT_CONFIG_FILE} + ${PEFT_WEIGHTS_FILE}) to a GGUF LoRA: PEFT_DIR OUT.gguf [--outtype f16|f32]`,
     run: async (argv) => (await import('./adaptersConvertCommand.js')).runAdaptersConvert(argv),
   },
   pull: { help: 'download the default base model GGUF (progress bar, resumable): [--url URL] [--out FILE]', run: runPull },

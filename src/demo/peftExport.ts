@@ -1,6 +1,6 @@
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from '../adapters/peft/convertPeftToGguf.js';
+import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from '../adapters/peft/peftFiles.js';
 import { PEFT_PREFIX, isEmbeddingTensor, peftModuleForGgufTensor } from '../adapters/peft/peftNames.js';
 import { transposeMatrix } from '../adapters/peft/transposeMatrix.js';
 import { encodeF16, encodeF32 } from '../gguf/tensorEncoding.js';

@@ -46,7 +46,7 @@ export function resolveSpans<P extends Proposed>(
   const dropped = [...new Set(proposals.filter((p) => !usable(p)).map((p) => p.string))];
   const claimed = new Uint8Array(text.length);
   const entities: Array<Resolved<P>> = [];
-  for (const proposal of longestFirst(uniqueProposals(proposals.filter(usable)))) {
+  for (const proposal of longestFirst(uniqueEntities(proposals.filter(usable)))) {
     const found = occurrencesOf(text, proposal.string, options.insideWords ?? 'fallback');
     const occurrences = found.filter((span) => claim(claimed, span));
     if (occurrences.length > 0) entities.push({ ...proposal, occurrences });
@@ -62,9 +62,11 @@ function claim(claimed: Uint8Array, { start, end }: Span): boolean {
   return true;
 }
 
-// The same string and type proposed twice (by the model, or by model and rules) is one entity;
-// the first proposal wins.
-function uniqueProposals<P extends Proposed>(proposals: readonly P[]): P[] {
+/**
+ * The same string and type twice is one entity; the first wins. For proposals (by the model, or by model and
+ * rules) and for the entries eval scores.
+ */
+export function uniqueEntities<P extends Proposed>(proposals: readonly P[]): P[] {
   const seen = new Set<string>();
   return proposals.filter((p) => {
     const key = `${p.pii_type}\u0000${p.string}`;

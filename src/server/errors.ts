@@ -1,8 +1,14 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { AdapterConflictError, AdapterNotFoundError, AdapterPathError } from '../adapters/AdapterCatalogue.js';
 import { AdapterNameError } from '../adapters/adapterName.js';
-import { AdapterUploadError, AdapterValidationError, PeftConversionError } from '../adapters/adapterErrors.js';
+import {
+  AdapterConflictError,
+  AdapterNotFoundError,
+  AdapterPathError,
+  AdapterUploadError,
+  AdapterValidationError,
+  PeftConversionError,
+} from '../adapters/adapterErrors.js';
 import { AdapterLoadError, ContextOverflowError, EngineUnavailableError, GrammarError, QueueFullError } from '../engine/engineErrors.js';
 import type { ErrorEnvelope } from '../protocol/errors.js';
 import { PromptRenderError } from '../translate/chatPrompt.js';
@@ -57,7 +63,8 @@ const schemaParam = (source: string) => (source.startsWith('tools') ? 'tools' : 
 
 /** Error classes raised by other layers, each with its one HTTP meaning. Adapter file problems are 422. */
 const typedErrors: Array<[new (...args: any[]) => Error, (error: any) => ApiError]> = [
-  [AdapterNotFoundError, (e: AdapterNotFoundError) => new ApiError(404, e.message, 'model', 'model_not_found')],
+  // Raised for a name in an adapter route's path or body; an unknown `model` is the serving layer's ModelNotFoundError.
+  [AdapterNotFoundError, (e) => new ApiError(404, e.message, 'name', 'adapter_not_found')],
   [AdapterConflictError, (e) => new ApiError(409, e.message, 'name', 'adapter_exists')],
   [AdapterNameError, (e) => new ApiError(400, e.message, 'name', 'invalid_adapter_name')],
   [AdapterPathError, (e) => new ApiError(400, e.message, 'lora_path', 'invalid_lora_path')],

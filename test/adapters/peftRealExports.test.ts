@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { convertPeftToGguf, parseLoraTensorName, PEFT_WEIGHTS_FILE } from '../../src/adapters/peft/convertPeftToGguf.js';
+import { convertPeftToGguf, parseLoraTensorName } from '../../src/adapters/peft/convertPeftToGguf.js';
+import { PEFT_WEIGHTS_FILE } from '../../src/adapters/peft/peftFiles.js';
 import { SafetensorsFile } from '../../src/adapters/peft/SafetensorsFile.js';
 import { familyMismatch, modelFamilies } from '../../src/adapters/modelFamily.js';
 import { writePeftExport, writeSafetensors, type PeftExportSpec } from '../../src/demo/peftExport.js';

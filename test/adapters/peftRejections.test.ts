@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import t from 'tap';
 import { truncate } from '../helpers/files.js';
 import { PeftConversionError, type PeftConversionReason } from '../../src/adapters/adapterErrors.js';
-import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, convertPeftToGguf } from '../../src/adapters/peft/convertPeftToGguf.js';
+import { convertPeftToGguf } from '../../src/adapters/peft/convertPeftToGguf.js';
+import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from '../../src/adapters/peft/peftFiles.js';
 import { encodePeftValues, writePeftExport, writeSafetensors, type PeftExportSpec } from '../../src/demo/peftExport.js';
 import type { LoraPair } from '../../src/demo/syntheticLlama.js';
 

@@ -1,8 +1,8 @@
 import t from 'tap';
-import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 import { GrammarCache } from '../../src/engine/GrammarCache.js';
+import { getTestLlama } from '../helpers/testLlama.js';
 
-const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
+const llama = await getTestLlama();
 t.teardown(() => llama.dispose());
 
 /** A grammar of about `size` bytes of text, distinct per `id`. */

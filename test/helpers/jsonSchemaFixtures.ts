@@ -101,6 +101,23 @@ export const FINISHING: Record<string, { schema: object; style?: JsonWhitespaceS
   'PII redactor parameters, compact': { schema: redactParameters({ maxLength: 6 }, 2), style: 'compact' },
 };
 
+/** An object schema `depth` levels deep around an integer: {"v": {"v": … 7}}. */
+export function nestedObjects(depth: number): unknown {
+  let schema: unknown = { type: 'integer' };
+  for (let i = 0; i < depth; i++) schema = { type: 'object', properties: { v: schema }, required: ['v'] };
+  return schema;
+}
+
+/**
+ * `length` $defs, each a reference to the one before (d0 is a boolean), and a root made by `root` from a
+ * reference to the last (by default the reference itself).
+ */
+export function defsChain(length: number, root: (last: { $ref: string }) => object = (last) => last) {
+  const $defs: Record<string, unknown> = { d0: { type: 'boolean' } };
+  for (let i = 1; i < length; i++) $defs[`d${i}`] = { $ref: `#/$defs/d${i - 1}` };
+  return { $defs, ...root({ $ref: `#/$defs/d${length - 1}` }) };
+}
+
 /** Why `text` is not a JSON value valid against `schema`, or undefined when it is. */
 export function schemaViolation(schema: object, text: string): string | undefined {
   let value: unknown;

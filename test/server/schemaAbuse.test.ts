@@ -7,6 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import t from 'tap';
 import { ensureTestModels } from '../../scripts/generate-test-models.js';
+import { defsChain, nestedObjects } from '../helpers/jsonSchemaFixtures.js';
 import { startTestServer } from '../helpers/testServer.js';
 
 const CACHE_BYTES = 8 * 2 ** 20;
@@ -40,16 +41,6 @@ async function post(path: Path, schema: unknown, maxTokens = 24) {
 
 const enumOf = (count: number, prefix: string) => ({ enum: Array.from({ length: count }, (_, i) => `${prefix}-${i}-${'x'.repeat(20)}`) });
 const objectOf = (value: unknown) => ({ type: 'object', properties: { value }, required: ['value'] });
-function nested(depth: number): unknown {
-  let schema: unknown = { type: 'integer' };
-  for (let i = 0; i < depth; i++) schema = objectOf(schema);
-  return schema;
-}
-function defsChain(length: number) {
-  const $defs: Record<string, unknown> = { d0: { type: 'boolean' } };
-  for (let i = 1; i < length; i++) $defs[`d${i}`] = { $ref: `#/$defs/d${i - 1}` };
-  return { $defs, ...objectOf({ $ref: `#/$defs/d${length - 1}` }) };
-}
 const manyIntegers = (count: number) => {
   const names = Array.from({ length: count }, (_, i) => `n${i}`);
   return { type: 'object', properties: Object.fromEntries(names.map((name) => [name, { type: 'integer' }])), required: names };
@@ -59,9 +50,9 @@ const longGrammar = { type: 'object', properties: Object.fromEntries(Array.from(
 
 const refused: Array<[string, unknown, string]> = [
   ['an enum of 60,000 strings (2 MB)', objectOf(enumOf(60_000, 'bomb')), '--max-schema-enum-values'],
-  ['an object nested 2,000 deep', nested(2000), '--max-schema-depth'],
+  ['an object nested 2,000 deep', nestedObjects(2000), '--max-schema-depth'],
   ['10,000 required integer properties', manyIntegers(10_000), '--max-schema-nodes'],
-  ['a $defs chain 3,000 long', defsChain(3000), '--max-schema-depth'],
+  ['a $defs chain 3,000 long', defsChain(3000, objectOf), '--max-schema-depth'],
   ['a grammar of megabytes from a small schema', longGrammar, '--max-grammar-bytes'],
 ];
 

@@ -28,3 +28,19 @@ t.test('each serving error arrives as its status, param and code in the OpenAI e
     t.match(json, { error: { param, code, type: status === 404 ? 'not_found_error' : 'invalid_request_error', message: String } }, `${what}: envelope`);
   }
 });
+
+t.test('an unknown adapter on the adapter routes is a 404 about its name', async (t) => {
+  const answers: Array<[what: string, answer: ReturnType<typeof chat>]> = [
+    ['GET /v1/adapters/:name', server.request('GET', '/v1/adapters/nope')],
+    ['DELETE /v1/adapters/:name', server.request('DELETE', '/v1/adapters/nope')],
+    ['POST /v1/unload_lora_adapter', server.request('POST', '/v1/unload_lora_adapter', { lora_name: 'nope' })],
+    ['GET /v1/adapters/:name/profile', server.request('GET', '/v1/adapters/nope/profile')],
+    ['PUT /v1/adapters/:name/profile', server.request('PUT', '/v1/adapters/nope/profile', { chat_template: 'hermes' })],
+    ['DELETE /v1/adapters/:name/profile', server.request('DELETE', '/v1/adapters/nope/profile')],
+  ];
+  for (const [what, answer] of answers) {
+    const { status, json } = await answer;
+    t.equal(status, 404, `${what}: status`);
+    t.same(json, { error: { message: 'adapter "nope" does not exist', type: 'not_found_error', param: 'name', code: 'adapter_not_found' } }, `${what}: envelope`);
+  }
+});

@@ -4,23 +4,22 @@
  * grammar the model only says " W W W", so valid JSON here is the grammar's doing, token boundaries included.
  */
 import t from 'tap';
-import { getLlama, LlamaCompletion, TokenBias } from 'node-llama-cpp';
+import { LlamaCompletion, TokenBias } from 'node-llama-cpp';
 import { ensureTestModels } from '../../scripts/generate-test-models.js';
 import { jsonSchemaToGbnf } from '../../src/translate/jsonSchemaGrammar.js';
 import { FINISHING, redactParameters, schemaViolation as check } from '../helpers/jsonSchemaFixtures.js';
+import { loadTestModel } from '../helpers/testLlama.js';
 
 const SEEDS = [1, 2, 3, 4];
 
-const llama = await getLlama({ gpu: false, build: 'never', maxThreads: 2 });
-const model = await llama.loadModel({ modelPath: ensureTestModels().behaviourModel });
+const { llama, model, close } = await loadTestModel(ensureTestModels().behaviourModel);
 // One thread: the model is tiny, and two spinning threads are many times slower on a busy machine.
 const context = await model.createContext({ contextSize: 1024, threads: 1 });
 const sequence = context.getSequence();
 const completion = new LlamaCompletion({ contextSequence: sequence });
 t.teardown(async () => {
   await context.dispose();
-  await model.dispose();
-  await llama.dispose();
+  await close();
 });
 
 async function decode(grammarText: string, seed: number, maxTokens: number, tokenBias?: TokenBias) {

@@ -3,7 +3,6 @@ import { seededRandom } from '../../src/demo/syntheticLlama.js';
 import Ajv from 'ajv';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { getLlama } from 'node-llama-cpp';
 import {
   buildJsonSchemaRules,
   formatJson,
@@ -15,6 +14,7 @@ import {
 import { gbnfLiteral, gbnfRuleName } from '../../src/translate/gbnfRules.js';
 import { gbnfIntegerRange } from '../../src/translate/gbnfIntegerRange.js';
 import { redactParameters } from '../helpers/jsonSchemaFixtures.js';
+import { getTestLlama } from '../helpers/testLlama.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // A small GBNF interpreter for tests: it parses the grammar text we emit and samples random strings from it, so
@@ -408,7 +408,7 @@ const SUPPORTED: Record<string, unknown> = {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-const llama = await getLlama({ gpu: false, build: 'never', maxThreads: 2 });
+const llama = await getTestLlama();
 t.teardown(() => llama.dispose());
 
 /** Samples that do not parse as JSON or fail the schema. */

@@ -1,25 +1,16 @@
 import t from 'tap';
-import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 import { parseServerConfig } from '../../src/config/serverConfig.js';
 import { GbnfGrammar } from '../../src/engine/GbnfMatcher.js';
 import { seededRandom } from '../../src/demo/syntheticLlama.js';
 import { gbnfChoice, GbnfRuleSet, renderGbnf } from '../../src/translate/gbnfRules.js';
 import { DEFAULT_JSON_SCHEMA_LIMITS, jsonSchemaToGbnf, SchemaLimitError, type JsonSchemaLimits } from '../../src/translate/jsonSchemaGrammar.js';
 import { toolCallGrammar, TOOL_CALL_SYNTAXES } from '../../src/translate/toolCallSyntax.js';
+import { defsChain, nestedObjects } from '../helpers/jsonSchemaFixtures.js';
+import { getTestLlama } from '../helpers/testLlama.js';
 
 const LARGEST: JsonSchemaLimits = { maxSchemaNodes: 1e7, maxSchemaDepth: 256, maxSchemaEnumValues: 1e7, maxGrammarBytes: 1e9 };
 const matches = (grammar: string, text: string) => GbnfGrammar.parse(grammar).start().accept(text)?.canEnd === true;
 
-function nested(depth: number): unknown {
-  let schema: unknown = { type: 'integer' };
-  for (let i = 0; i < depth; i++) schema = { type: 'object', properties: { v: schema }, required: ['v'] };
-  return schema;
-}
-function defsChain(length: number) {
-  const $defs: Record<string, unknown> = { d0: { type: 'boolean' } };
-  for (let i = 1; i < length; i++) $defs[`d${i}`] = { $ref: `#/$defs/d${i - 1}` };
-  return { $defs, $ref: `#/$defs/d${length - 1}` };
-}
 
 t.test('the defaults are the server options', async (t) => {
   const config = parseServerConfig([], {});
@@ -29,7 +20,7 @@ t.test('the defaults are the server options', async (t) => {
 t.test('each limit is a SchemaLimitError naming it, raised before the schema is converted', async (t) => {
   const cases: Array<[keyof JsonSchemaLimits, unknown]> = [
     ['maxSchemaNodes', { type: 'object', properties: Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`p${i}`, true])) }],
-    ['maxSchemaDepth', nested(40)],
+    ['maxSchemaDepth', nestedObjects(40)],
     ['maxSchemaDepth', { enum: [JSON.parse('['.repeat(100) + ']'.repeat(100))] }],
     ['maxSchemaDepth', defsChain(100)],
     ['maxSchemaEnumValues', { anyOf: [{ enum: Array.from({ length: 6000 }, (_, i) => i) }, { enum: Array.from({ length: 6000 }, (_, i) => -i) }] }],
@@ -44,21 +35,21 @@ t.test('each limit is a SchemaLimitError naming it, raised before the schema is 
   const started = performance.now();
   t.throws(() => jsonSchemaToGbnf(bomb), SchemaLimitError);
   t.ok(performance.now() - started < 100, `a 200,000-value enum is refused without converting it (${(performance.now() - started).toFixed(0)} ms)`);
-  t.throws(() => toolCallGrammar([{ name: 'a', parameters: nested(40) as Record<string, unknown> }], TOOL_CALL_SYNTAXES.json, false), { name: 'SchemaLimitError', source: 'tools[0].function.parameters' }, 'tool parameters too');
+  t.throws(() => toolCallGrammar([{ name: 'a', parameters: nestedObjects(40) as Record<string, unknown> }], TOOL_CALL_SYNTAXES.json, false), { name: 'SchemaLimitError', source: 'tools[0].function.parameters' }, 'tool parameters too');
 });
 
 t.test('with the largest limits: deep, wide and chained schemas convert or are refused, never overflow the stack', async (t) => {
-  const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
+  const llama = await getTestLlama();
   t.teardown(() => llama.dispose());
   const names = Array.from({ length: 10_000 }, (_, i) => `n${i}`);
   const wide = { type: 'object', properties: Object.fromEntries(names.map((name) => [name, { type: 'integer' }])), required: names };
   const wideGrammar = jsonSchemaToGbnf(wide, { limits: LARGEST }).grammar;
   await llama.createGrammar({ grammar: wideGrammar });
   t.ok(matches(wideGrammar, `{${names.map((name, i) => `"${name}": ${i}`).join(', ')}}`), '10,000 required properties: llama.cpp compiles it, the reader accepts a whole value');
-  const deepGrammar = jsonSchemaToGbnf(nested(127), { limits: LARGEST }).grammar;
+  const deepGrammar = jsonSchemaToGbnf(nestedObjects(127), { limits: LARGEST }).grammar;
   await llama.createGrammar({ grammar: deepGrammar });
   t.ok(matches(deepGrammar, `${'{"v": '.repeat(127)}7${'}'.repeat(127)}`), 'an object 127 deep, the most the depth limit allows');
-  t.throws(() => jsonSchemaToGbnf(nested(2000), { limits: LARGEST }), { name: 'SchemaLimitError', limit: 'maxSchemaDepth' }, 'an object 2,000 deep');
+  t.throws(() => jsonSchemaToGbnf(nestedObjects(2000), { limits: LARGEST }), { name: 'SchemaLimitError', limit: 'maxSchemaDepth' }, 'an object 2,000 deep');
   t.throws(() => jsonSchemaToGbnf(defsChain(3000), { limits: LARGEST }), { name: 'SchemaLimitError', limit: 'maxSchemaDepth' }, 'a $defs chain 3,000 long');
   t.ok(matches(jsonSchemaToGbnf(defsChain(200), { limits: LARGEST }).grammar, 'true'), 'a chain of 200 converts');
   const oneOfChain = { $defs: defsChain(3000).$defs, oneOf: [{ $ref: '#/$defs/d2999' }, { type: 'string' }] };

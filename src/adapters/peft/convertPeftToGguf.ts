@@ -5,7 +5,8 @@ import { GgmlType } from '../../gguf/ggufTypes.js';
 import { decodeFloats, encodeF16, encodeF32 } from '../../gguf/tensorEncoding.js';
 import type { GgufTypedValue } from '../../gguf/ggufTypes.js';
 import { gguf, writeGguf, type GgufTensorToWrite } from '../../gguf/writeGguf.js';
-import { PICKLED_PEFT_WEIGHTS, PeftConversionError, pickledWeightsError } from '../adapterErrors.js';
+import { PeftConversionError, pickledWeightsError } from '../adapterErrors.js';
+import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, PICKLED_PEFT_WEIGHTS } from './peftFiles.js';
 import { SafetensorsFile, type SafetensorsTensor } from './SafetensorsFile.js';
 import { transposeMatrix } from './transposeMatrix.js';
 import { isTargetModule, peftScaleOfModule, rankOfModule, readPeftConfig, type PeftLoraConfig } from './peftConfig.js';
@@ -16,9 +17,6 @@ import {
   ggufTensorForPeftModule,
   isEmbeddingTensor,
 } from './peftNames.js';
-
-export const PEFT_CONFIG_FILE = 'adapter_config.json';
-export const PEFT_WEIGHTS_FILE = 'adapter_model.safetensors';
 
 export interface PeftConversionOptions {
   peftDir: string;
@@ -134,20 +132,20 @@ function planPairs(config: PeftLoraConfig, weights: SafetensorsFile): PlannedPai
   }
   // Refused for the tensors, not for the config: `bias: "lora_only"` on layers without biases (Llama's) saves none.
   if (biases.length > 0) {
-    reject('bias', `adapter_model.safetensors has bias tensors (${listed(biases)}): trained biases cannot be carried by a GGUF LoRA`);
+    reject('bias', `${PEFT_WEIGHTS_FILE} has bias tensors (${listed(biases)}): trained biases cannot be carried by a GGUF LoRA`);
   }
   if (adapterNames.size > 1) {
     reject('unsupported-tensor',
-      `adapter_model.safetensors holds the weights of several adapters (${[...adapterNames].map((n) => n || '(unnamed)').join(', ')}); save one adapter per export`);
+      `${PEFT_WEIGHTS_FILE} holds the weights of several adapters (${[...adapterNames].map((n) => n || '(unnamed)').join(', ')}); save one adapter per export`);
   }
   if (unsupported.length > 0) {
     reject('unsupported-tensor',
-      `adapter_model.safetensors has tensors that are not LoRA A/B weights: ${listed(unsupported)}` +
+      `${PEFT_WEIGHTS_FILE} has tensors that are not LoRA A/B weights: ${listed(unsupported)}` +
         (unsupported.some((n) => /embed_tokens\.weight$|lm_head\.weight$/.test(n))
           ? ' (full embedding or output weights, usually from tokens added during fine-tuning)'
           : ''));
   }
-  if (halves.size === 0) reject('empty', 'adapter_model.safetensors holds no LoRA tensors');
+  if (halves.size === 0) reject('empty', `${PEFT_WEIGHTS_FILE} holds no LoRA tensors`);
 
   const unknown = [...halves.keys()].filter((module) => ggufTensorForPeftModule(module) === undefined);
   if (unknown.length > 0) {
@@ -182,14 +180,14 @@ function planPairs(config: PeftLoraConfig, weights: SafetensorsFile): PlannedPai
   const untargeted = pairs.filter((pair) => !isTargetModule(config, pair.module)).map((pair) => pair.module);
   if (untargeted.length > 0) {
     reject('config-mismatch',
-      `adapter_config.json target_modules (${JSON.stringify(config.targetModules)}) does not include modules that ` +
+      `${PEFT_CONFIG_FILE} target_modules (${JSON.stringify(config.targetModules)}) does not include modules that ` +
         `have tensors: ${listed(untargeted)}`);
   }
   for (const pair of pairs) {
     const expected = rankOfModule(config, pair.module);
     if (pair.rank !== expected) {
       reject('config-mismatch',
-        `${pair.module}: its tensors have rank ${pair.rank} but adapter_config.json says r = ${expected}` +
+        `${pair.module}: its tensors have rank ${pair.rank} but ${PEFT_CONFIG_FILE} says r = ${expected}` +
           (config.rankPattern.length > 0 ? ' (after rank_pattern)' : ''));
     }
   }
@@ -200,7 +198,7 @@ function planPairs(config: PeftLoraConfig, weights: SafetensorsFile): PlannedPai
       !pairs.some((pair) => pair.module === target || pair.module.endsWith(`.${target}`)));
     if (missing.length > 0) {
       reject('config-mismatch',
-        `adapter_config.json targets ${listed(missing)} but adapter_model.safetensors has no tensors for ${missing.length > 1 ? 'them' : 'it'}`);
+        `${PEFT_CONFIG_FILE} targets ${listed(missing)} but ${PEFT_WEIGHTS_FILE} has no tensors for ${missing.length > 1 ? 'them' : 'it'}`);
     }
   }
   return pairs.sort((x, y) => compareGgufTensorNames(x.target, y.target));

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { PeftConversionError } from '../adapterErrors.js';
+import { PEFT_CONFIG_FILE } from './peftFiles.js';
 
 /** The fields of PEFT's LoraConfig that change what the weights mean; unknown keys are ignored, as PEFT does. */
 const LoraConfigSchema = z.looseObject({
@@ -41,52 +42,52 @@ export function readPeftConfig(configPath: string): PeftLoraConfig {
   try {
     json = JSON.parse(readFileSync(configPath, 'utf8'));
   } catch (error) {
-    reject('invalid-config', `adapter_config.json is not valid JSON: ${(error as Error).message}`);
+    reject('invalid-config', `${PEFT_CONFIG_FILE} is not valid JSON: ${(error as Error).message}`);
   }
   const peftType = (json as { peft_type?: unknown } | null)?.peft_type;
   if (peftType !== 'LORA') {
     reject('unsupported-peft-type',
-      `adapter_config.json has peft_type ${JSON.stringify(peftType) ?? 'missing'}; only LORA adapters can be converted`);
+      `${PEFT_CONFIG_FILE} has peft_type ${JSON.stringify(peftType) ?? 'missing'}; only LORA adapters can be converted`);
   }
   const parsed = LoraConfigSchema.safeParse(json);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
-    reject('invalid-config', `adapter_config.json is not a valid LoRA config: ${issues}`);
+    reject('invalid-config', `${PEFT_CONFIG_FILE} is not a valid LoRA config: ${issues}`);
   }
   const config = parsed.data!;
 
   if (config.use_dora) {
-    reject('dora', 'adapter_config.json sets use_dora: DoRA adapters carry a magnitude vector that GGUF LoRA cannot represent');
+    reject('dora', `${PEFT_CONFIG_FILE} sets use_dora: DoRA adapters carry a magnitude vector that GGUF LoRA cannot represent`);
   }
   if (config.modules_to_save && config.modules_to_save.length > 0) {
     reject('modules-to-save',
-      `adapter_config.json has modules_to_save [${config.modules_to_save.join(', ')}]: those modules are saved as full ` +
+      `${PEFT_CONFIG_FILE} has modules_to_save [${config.modules_to_save.join(', ')}]: those modules are saved as full ` +
         'trained weights, which a GGUF LoRA cannot carry; merge them into the base model instead');
   }
   if (config.layer_replication?.length) {
-    reject('unsupported-config', 'adapter_config.json sets layer_replication, which changes the model\'s layers');
+    reject('unsupported-config', `${PEFT_CONFIG_FILE} sets layer_replication, which changes the model's layers`);
   }
   if (config.target_parameters?.length) {
-    reject('unsupported-config', 'adapter_config.json sets target_parameters: LoRA on raw parameters is not supported');
+    reject('unsupported-config', `${PEFT_CONFIG_FILE} sets target_parameters: LoRA on raw parameters is not supported`);
   }
   if (config.trainable_token_indices != null) {
-    reject('unsupported-config', 'adapter_config.json sets trainable_token_indices: trained token embeddings are not supported');
+    reject('unsupported-config', `${PEFT_CONFIG_FILE} sets trainable_token_indices: trained token embeddings are not supported`);
   }
   if (config.alora_invocation_tokens?.length) {
-    reject('unsupported-config', 'adapter_config.json describes an activated LoRA (aLoRA), which is not supported');
+    reject('unsupported-config', `${PEFT_CONFIG_FILE} describes an activated LoRA (aLoRA), which is not supported`);
   }
   for (const pattern of [...Object.keys(config.rank_pattern ?? {}), ...Object.keys(config.alpha_pattern ?? {})]) {
     try {
       patternRegExp(pattern);
     } catch {
-      reject('invalid-config', `adapter_config.json has a rank or alpha pattern that is not a valid regular expression: ${pattern}`);
+      reject('invalid-config', `${PEFT_CONFIG_FILE} has a rank or alpha pattern that is not a valid regular expression: ${pattern}`);
     }
   }
   if (typeof config.target_modules === 'string' && config.target_modules !== 'all-linear') {
     try {
       new RegExp(config.target_modules);
     } catch {
-      reject('invalid-config', `adapter_config.json target_modules is not a valid regular expression: ${config.target_modules}`);
+      reject('invalid-config', `${PEFT_CONFIG_FILE} target_modules is not a valid regular expression: ${config.target_modules}`);
     }
   }
 

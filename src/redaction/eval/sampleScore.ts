@@ -2,6 +2,8 @@
 // similarity, so a near miss (right text, wrong type; a slightly wrong boundary) earns
 // partial credit and every unmatched prediction costs as much as a missed truth.
 
+import { uniqueEntities } from '../resolveSpans.js';
+
 export interface LabelledString {
   string: string;
   pii_type: string;
@@ -29,8 +31,8 @@ export function entrySimilarity(truth: LabelledString, predicted: LabelledString
  * lists are empty. Each list counts a string and type once, as the model is asked to list them.
  */
 export function scoreSample(truth: readonly LabelledString[], predicted: readonly LabelledString[]): number {
-  const trueEntries = uniqueEntries(truth);
-  const predictedEntries = uniqueEntries(predicted);
+  const trueEntries = uniqueEntities(truth);
+  const predictedEntries = uniqueEntities(predicted);
   if (trueEntries.length === 0 && predictedEntries.length === 0) return 1;
   const pairs = greedyPairs(trueEntries, predictedEntries);
   const matched = pairs.reduce((sum, pair) => sum + pair.similarity, 0);
@@ -64,16 +66,6 @@ export function greedyPairs(truth: readonly LabelledString[], predicted: readonl
     pairs.push(pair);
   }
   return pairs;
-}
-
-export function uniqueEntries(entries: readonly LabelledString[]): LabelledString[] {
-  const seen = new Set<string>();
-  return entries.filter((entry) => {
-    const key = `${entry.pii_type}\u0000${entry.string}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
 }
 
 function normalise(text: string): string {

@@ -5,7 +5,6 @@ import { adapterProfile } from '../../protocol/adapterProfile.js';
 import { adapterNameParams, adapterProfileDocument } from '../../protocol/adapters.js';
 import { errorEnvelope } from '../../protocol/errors.js';
 import { describeProfile } from '../../serving/describeProfile.js';
-import { ApiError } from '../errors.js';
 import { manageableName, visibleName } from './adapters.js';
 
 export interface AdapterProfilesRouteOptions {
@@ -24,17 +23,12 @@ export const adapterProfilesRoute: FastifyPluginAsyncZod<AdapterProfilesRouteOpt
     profile: entry.profile ?? null,
     effective: describeProfile(catalogue.effectiveProfile(entry), baseChatTemplate),
   });
-  const existing = (name: string): AdapterEntry => {
-    const entry = catalogue.find(name);
-    if (!entry) throw new ApiError(404, `adapter "${name.slice(0, 140)}" does not exist`, 'name', 'adapter_not_found');
-    return entry;
-  };
   const response = { 200: adapterProfileDocument, '4xx': errorEnvelope };
 
   app.get(
     '/v1/adapters/:name/profile',
     { schema: { summary: "An adapter's prompt profile and the one its requests use", tags: ['adapters'], params: adapterNameParams, response } },
-    async (request) => document(existing(visibleName(request, request.params.name))),
+    async (request) => document(catalogue.get(visibleName(request, request.params.name))),
   );
 
   app.put(
@@ -44,7 +38,8 @@ export const adapterProfilesRoute: FastifyPluginAsyncZod<AdapterProfilesRouteOpt
       config: { permission: 'admin' },
     },
     async (request) => {
-      const name = existing(manageableName(request, request.params.name)).name;
+      // An unknown adapter is a 404 before its profile is looked at.
+      const name = catalogue.get(manageableName(request, request.params.name)).name;
       // The schema has checked the fields; this also checks that a template parses.
       const profile = parseAdapterProfile(request.body, 'profile');
       return document(catalogue.setProfile(name, profile));
@@ -57,6 +52,6 @@ export const adapterProfilesRoute: FastifyPluginAsyncZod<AdapterProfilesRouteOpt
       schema: { summary: "Remove an adapter's own prompt profile: it falls back to the default", tags: ['adapters'], params: adapterNameParams, response },
       config: { permission: 'admin' },
     },
-    async (request) => document(catalogue.setProfile(existing(manageableName(request, request.params.name)).name, undefined)),
+    async (request) => document(catalogue.setProfile(manageableName(request, request.params.name), undefined)),
   );
 };

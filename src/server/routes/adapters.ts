@@ -6,6 +6,8 @@ import { z } from 'zod';
 import type { AdapterCatalogue, AdapterEntry } from '../../adapters/AdapterCatalogue.js';
 import type { AdapterUpload, UploadedFile } from '../../adapters/adapterUpload.js';
 import { checkAdapterName } from '../../adapters/adapterName.js';
+import { AdapterNotFoundError } from '../../adapters/adapterErrors.js';
+import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from '../../adapters/peft/peftFiles.js';
 import type { AdapterProfile } from '../../adapters/adapterProfileFiles.js';
 import type { ContextPool } from '../../engine/ContextPool.js';
 import {
@@ -60,14 +62,14 @@ export const adaptersRoute: FastifyPluginAsyncZod<AdaptersRouteOptions> = async 
   app.get(
     '/v1/adapters/:name',
     { schema: { summary: 'One adapter', tags: ['adapters'], params: adapterNameParams, response: { 200: adapterEntry, 404: errorEnvelope } } },
-    async (request) => toWire(notFoundAsAdapter(() => catalogue.get(visibleName(request, request.params.name)))),
+    async (request) => toWire(catalogue.get(visibleName(request, request.params.name))),
   );
 
   app.put(
     '/v1/adapters/:name',
     {
       schema: {
-        summary: 'Upload an adapter: a GGUF LoRA as the raw body, or a PEFT export as multipart (adapter_config.json + adapter_model.safetensors)',
+        summary: `Upload an adapter: a GGUF LoRA as the raw body, or a PEFT export as multipart (${PEFT_CONFIG_FILE} + ${PEFT_WEIGHTS_FILE})`,
         tags: ['adapters'],
         params: adapterNameParams,
         querystring: adapterUploadQuery,
@@ -95,7 +97,7 @@ export const adaptersRoute: FastifyPluginAsyncZod<AdaptersRouteOptions> = async 
       schema: { summary: 'Unregister and unload an adapter; requests running on it finish first', tags: ['adapters'], params: adapterNameParams, response: { 200: adapterEntry, '4xx': errorEnvelope } },
       config: { permission: 'admin' },
     },
-    async (request) => toWire(notFoundAsAdapter(() => catalogue.remove(manageableName(request, request.params.name), { deleteFiles: true }))),
+    async (request) => toWire(catalogue.remove(manageableName(request, request.params.name), { deleteFiles: true })),
   );
 
   app.post(
@@ -119,7 +121,7 @@ export const adaptersRoute: FastifyPluginAsyncZod<AdaptersRouteOptions> = async 
     },
     async (request, reply) => {
       const { lora_name } = request.body;
-      notFoundAsAdapter(() => catalogue.remove(manageableName(request, lora_name), { suppress: true }));
+      catalogue.remove(manageableName(request, lora_name), { suppress: true });
       return reply.type('text/plain').send(`Success: LoRA adapter '${lora_name}' removed successfully.`);
     },
   );
@@ -127,7 +129,7 @@ export const adaptersRoute: FastifyPluginAsyncZod<AdaptersRouteOptions> = async 
 
 /** A name the caller may see; others are reported as not existing. */
 export function visibleName(request: FastifyRequest, name: string): string {
-  if (!request.principal.allows(name)) throw new ApiError(404, `adapter "${name.slice(0, 140)}" does not exist`, 'name', 'adapter_not_found');
+  if (!request.principal.allows(name)) throw new AdapterNotFoundError(name);
   return name;
 }
 
@@ -136,16 +138,6 @@ export function manageableName(request: FastifyRequest, name: string): string {
   checkAdapterName(name);
   if (!request.principal.allows(name)) throw new ApiError(403, `this API key may not manage adapter "${name}"`, 'name', 'permission_denied');
   return name;
-}
-
-/** On adapter routes an unknown name is about the path, not the `model` field. */
-function notFoundAsAdapter<T>(action: () => T): T {
-  try {
-    return action();
-  } catch (error) {
-    if ((error as Error)?.name === 'AdapterNotFoundError') throw new ApiError(404, (error as Error).message, 'name', 'adapter_not_found');
-    throw error;
-  }
 }
 
 /** `?profile=NAME` on an upload: a built-in profile for the adapter. */

@@ -34,6 +34,7 @@ export async function serve(config: ServerConfig): Promise<{ url: string; close:
     grammarFastForward: config.grammarFastForward,
     maxContexts: config.maxResidentAdapters,
     maxWaiting: config.maxQueue,
+    nativeEngine: config.nativeEngine,
     llamaLogs: config.llamaLogs,
     log: (message) => process.stderr.write(`${message}\n`),
   });

@@ -21,6 +21,7 @@ export const SERVER_OPTIONS = {
   parallel: { schema: integer(1, 64).default(4), help: 'sequences per context: requests of one adapter set decoded together' },
   batchSize: { schema: integer(16).default(512), help: 'tokens per decode batch' },
   grammarFastForward: { schema: flag.default(true), help: 'under a grammar (JSON schema, tool calls), insert the text it forces (keys, punctuation) in one batch instead of decoding it token by token' },
+  nativeEngine: { schema: z.enum(['auto', 'off']).default('auto'), help: "native engine: 'auto' uses adaptd's patched llama.cpp build (per-sequence LoRA: requests on different adapters share a decode) when scripts/build-native.sh has built one for this backend; 'off': node-llama-cpp's prebuilt binary, a context per adapter set" },
   maxResidentAdapters: { schema: integer(1).default(8), help: 'adapter sets (contexts) kept in memory at once; idle ones are evicted least-recently-used' },
   chatTemplate: { schema: z.enum(['jinja', 'llama3.1', 'llama3', 'chatML', 'general']).default('jinja'), help: "prompt format: 'jinja' renders the model's own template; or a node-llama-cpp wrapper name (llama3.1, llama3, chatML, general)" },
   defaultProfile: { schema: z.string().min(1).optional(), help: "prompt profile of requests on the base and on adapters without a profile of their own: a built-in name (base, llama3.1, hermes, chatml) or a profile JSON file (default: base, the model's own template)" },

@@ -3,7 +3,6 @@ import {
   GeneralChatWrapper,
   Llama3ChatWrapper,
   Llama3_1ChatWrapper,
-  getLlama,
   LlamaLogLevel,
   LlamaGrammarEvaluationState,
   LlamaText,
@@ -14,6 +13,7 @@ import {
   type Token,
 } from 'node-llama-cpp';
 import { availableCpus } from './cpuBudget.js';
+import { describeCapabilities, loadLlama, type EngineCapabilities } from './nativeBinding.js';
 import { NativeMemoryGuard } from './nativeMemoryGuard.js';
 import { ContextPool, type AdapterRef } from './ContextPool.js';
 import { GbnfGrammar, GbnfSyntaxError, type GbnfMatcher } from './GbnfMatcher.js';
@@ -21,6 +21,7 @@ import { GrammarFastForward, nativeGrammarState } from './GrammarFastForward.js'
 import { ContextOverflowError, EngineError, EngineUnavailableError, GrammarError } from './engineErrors.js';
 
 export type { AdapterRef } from './ContextPool.js';
+export type { EngineCapabilities } from './nativeBinding.js';
 export type { Token } from 'node-llama-cpp';
 
 export interface EngineOptions {
@@ -36,6 +37,8 @@ export interface EngineOptions {
   grammarFastForward?: boolean;
   maxContexts: number;
   maxWaiting: number;
+  /** 'auto': adaptd's patched native build when one is cached for this backend (scripts/build-native.sh); 'off': node-llama-cpp's prebuilt binary. */
+  nativeEngine?: 'auto' | 'off';
   llamaLogs: boolean;
   log: (message: string) => void;
 }
@@ -130,11 +133,14 @@ export class LlamaEngine {
     readonly contextSize: number,
     readonly contextMemory: ContextMemoryEstimate,
     private readonly fastForward: boolean,
+    /** What the loaded native engine can do (per-sequence LoRA or a context per adapter set); logged at start. */
+    readonly capabilities: EngineCapabilities,
   ) {}
 
   static async load(options: EngineOptions): Promise<LlamaEngine> {
     const threads = options.threads > 0 ? options.threads : availableCpus();
-    const llama = await getLlama({
+    const { llama, capabilities } = await loadLlama({
+      native: options.nativeEngine ?? 'auto',
       gpu: options.gpu === 'off' ? false : options.gpu,
       build: 'never',
       maxThreads: threads,
@@ -166,9 +172,11 @@ export class LlamaEngine {
       minThreads: minDecodeThreads(threads),
       maxContexts: options.maxContexts,
       maxWaiting: options.maxWaiting,
+      perSequenceLora: capabilities.perSequenceLora,
     });
+    options.log(describeCapabilities(capabilities));
     const memory = await estimateContextMemory(model, contextSize, options);
-    return new LlamaEngine(llama, model, pool, info, contextSize, memory, options.grammarFastForward ?? true);
+    return new LlamaEngine(llama, model, pool, info, contextSize, memory, options.grammarFastForward ?? true, capabilities);
   }
 
   tokenize(segments: PromptSegment[]): Token[] {

@@ -1,0 +1,147 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getLlama, Llama, type LlamaOptions as GetLlamaOptions, type LlamaContext, type LlamaContextSequence, type LlamaModel } from 'node-llama-cpp';
+
+/**
+ * Where node-llama-cpp's native layer comes from, and what it can do. adaptd's patched build (native/patches, built
+ * by scripts/build-native.sh into a cache outside the repository) adds per-sequence LoRA and one-call sampling of a
+ * batch; node-llama-cpp's prebuilt binary is the fallback, where each adapter set needs a context of its own.
+ * This file is the one place that reaches into node-llama-cpp's internals for it (the version is pinned exactly).
+ */
+export interface EngineCapabilities {
+  /** 'patched': adaptd's build from the cache; 'prebuilt': node-llama-cpp's own binary. */
+  binary: 'patched' | 'prebuilt';
+  /** Sequences of one context can use different adapters, so requests on different adapters share a decode. */
+  perSequenceLora: boolean;
+  /** All sequences of a decode are sampled in one native call. */
+  batchSampling: boolean;
+  backend: string;
+  /** The patched build's folder, or why it is not used. */
+  detail: string;
+}
+
+export interface NativeBuildInfo {
+  key: string;
+  backend: 'cpu' | 'cuda';
+  cudaArchitectures: string;
+  patchesHash: string;
+  nodeLlamaCppVersion: string;
+  llamaCppRelease: string;
+  buildSeconds: number;
+}
+
+
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const require = createRequire(import.meta.url);
+
+export function nativeCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return env.ADAPTD_NATIVE_CACHE ?? path.join(homedir(), '.cache/adaptd/native');
+}
+
+/** The hash scripts/build-native.sh records for the patch set, so a build of other patches is never loaded. */
+export function patchesHash(root = repoRoot): string {
+  const hash = createHash('sha256');
+  const patchDir = path.join(root, 'native/patches');
+  for (const name of readdirSync(patchDir).filter((n) => n.endsWith('.patch')).sort()) hash.update(readFileSync(path.join(patchDir, name)));
+  return hash.digest('hex').slice(0, 16);
+}
+
+function nodeLlamaCppVersion(): string {
+  return (require('node-llama-cpp/package.json') as { version: string }).version;
+}
+
+/** The cached build for this patch set, node-llama-cpp version and backend, if one was built. */
+export function findNativeBuild(backend: 'cpu' | 'cuda', cacheRoot = nativeCacheRoot()): (NativeBuildInfo & { addonPath: string }) | undefined {
+  if (!existsSync(cacheRoot)) return undefined;
+  const wanted = { patchesHash: patchesHash(), version: nodeLlamaCppVersion() };
+  for (const entry of readdirSync(cacheRoot)) {
+    const infoPath = path.join(cacheRoot, entry, 'build-info.json');
+    const addonPath = path.join(cacheRoot, entry, 'llama-addon.node');
+    if (!existsSync(infoPath) || !existsSync(addonPath)) continue;
+    try {
+      const info = JSON.parse(readFileSync(infoPath, 'utf8')) as NativeBuildInfo;
+      if (info.backend === backend && info.patchesHash === wanted.patchesHash && info.nodeLlamaCppVersion === wanted.version) return { ...info, addonPath };
+    } catch {
+      // a half-written or foreign folder: not ours
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Loads llama.cpp: adaptd's patched build when one is cached for this backend, else node-llama-cpp's prebuilt
+ * binary. The patched build is used on the CPU when the GPU is off or absent, and the CUDA build when asked for
+ * one; a GPU machine without a CUDA build keeps the prebuilt binary (its GPU support beats per-sequence LoRA).
+ */
+export async function loadLlama(options: GetLlamaOptions & { native: 'auto' | 'off' }): Promise<{ llama: Llama; capabilities: EngineCapabilities }> {
+  const { native, ...llamaOptions } = options;
+  const gpuPresent = existsSync('/dev/nvidiactl');
+  const backend = llamaOptions.gpu === false || !gpuPresent ? 'cpu' : 'cuda';
+  const build = native === 'off' ? undefined : findNativeBuild(backend);
+  if (build) {
+    const bindings = require(build.addonPath) as unknown;
+    // Llama._create is how node-llama-cpp itself loads a binary it found (getLlama.js); it takes the bindings and
+    // the metadata its own builds record.
+    const create = (Llama as unknown as { _create(options: Record<string, unknown>): Promise<Llama> })._create;
+    const llama = await create.call(Llama, {
+      bindings,
+      bindingPath: build.addonPath,
+      buildType: 'localBuild',
+      buildMetadata: { buildOptions: { customCmakeOptions: {}, gpu: backend === 'cuda' ? 'cuda' : false, llamaCpp: { repo: 'ggml-org/llama.cpp', release: build.llamaCppRelease } } },
+      logLevel: llamaOptions.logLevel,
+      logger: llamaOptions.logger,
+      maxThreads: llamaOptions.maxThreads,
+      vramPadding: (total: number) => Math.floor(Math.min(total * 0.08, 1.6 * 2 ** 30)),
+      ramPadding: (total: number) => Math.floor(Math.min(total * 0.25, 2 ** 30)),
+      debug: false,
+      numa: false,
+      tempDir: false,
+    });
+    return { llama, capabilities: describe(llama, 'patched', `patched build ${path.dirname(build.addonPath)}`) };
+  }
+  const llama = await getLlama(llamaOptions);
+  const why = native === 'off' ? 'patched build disabled' : `no patched ${backend} build cached (scripts/build-native.sh${backend === 'cuda' ? ' --cuda' : ''})`;
+  return { llama, capabilities: describe(llama, 'prebuilt', why) };
+}
+
+function describe(llama: Llama, binary: 'patched' | 'prebuilt', detail: string): EngineCapabilities {
+  const prototype = addonContextClass(llama).prototype as Record<string, unknown>;
+  return {
+    binary,
+    perSequenceLora: typeof prototype.setSequenceLoras === 'function',
+    batchSampling: typeof prototype.sampleTokens === 'function',
+    backend: llama.gpu === false ? 'cpu' : llama.gpu,
+    detail,
+  };
+}
+
+/** One line for the start-up log and `adaptd doctor`. */
+export function describeCapabilities(capabilities: EngineCapabilities): string {
+  const lora = capabilities.perSequenceLora ? 'per-sequence LoRA (adapters share a decode)' : 'LoRA per context (a context per adapter set)';
+  return `native engine: ${capabilities.binary} (${capabilities.backend}), ${lora}, ${capabilities.batchSampling ? 'batch sampling' : 'per-sequence sampling'}; ${capabilities.detail}`;
+}
+
+interface AddonContext {
+  setSequenceLoras(sequenceId: number, loras: unknown[], scales: number[]): boolean;
+}
+
+function addonContextClass(llama: Llama): { prototype: object } {
+  return (llama as unknown as { _bindings: { AddonContext: { prototype: object } } })._bindings.AddonContext;
+}
+
+/** The native adapter handle node-llama-cpp loads once per model and file (LlamaModel._getOrLoadLora). */
+export function loadLoraHandle(model: LlamaModel, filePath: string): Promise<unknown> {
+  return (model as unknown as { _getOrLoadLora(filePath: string): Promise<unknown> })._getOrLoadLora(filePath);
+}
+
+/** Sets the adapters of one sequence of a shared context (patched build only); an empty list clears them. */
+export function setSequenceAdapters(context: LlamaContext, sequence: LlamaContextSequence, loras: unknown[], scales: number[]): void {
+  const addon = (context as unknown as { _ctx: AddonContext })._ctx;
+  const sequenceId = (sequence as unknown as { _sequenceId: number })._sequenceId;
+  if (!addon.setSequenceLoras(sequenceId, loras, scales)) throw new Error(`sequence ${sequenceId} is out of the context's range`);
+}

@@ -66,7 +66,7 @@ interface BenchPlan {
 
 function benchPlan(options: BenchOptions): BenchPlan {
   const adapterCount = options.adapters?.length || (options.quick ? 10 : 12);
-  const concurrencies = options.concurrencies ?? [1, 4, 8];
+  const concurrencies = options.concurrencies ?? (options.quick ? [1, 4] : [1, 4, 8]);
   return {
     adapterCount,
     decodeTokens: options.quick ? 16 : 128,

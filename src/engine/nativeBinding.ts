@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { getLlama, Llama, type LlamaOptions as GetLlamaOptions, type LlamaContext, type LlamaContextSequence, type LlamaModel } from 'node-llama-cpp';
+import { getLlama, getModuleVersion, Llama, type LlamaOptions as GetLlamaOptions, type LlamaContext, type LlamaContextSequence, type LlamaModel } from 'node-llama-cpp';
 
 /**
  * Where node-llama-cpp's native layer comes from, and what it can do. adaptd's patched build (native/patches, built
@@ -51,14 +51,11 @@ export function patchesHash(root = repoRoot): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-function nodeLlamaCppVersion(): string {
-  return (require('node-llama-cpp/package.json') as { version: string }).version;
-}
 
 /** The cached build for this patch set, node-llama-cpp version and backend, if one was built. */
-export function findNativeBuild(backend: 'cpu' | 'cuda', cacheRoot = nativeCacheRoot()): (NativeBuildInfo & { addonPath: string }) | undefined {
+export async function findNativeBuild(backend: 'cpu' | 'cuda', cacheRoot = nativeCacheRoot()): Promise<(NativeBuildInfo & { addonPath: string }) | undefined> {
   if (!existsSync(cacheRoot)) return undefined;
-  const wanted = { patchesHash: patchesHash(), version: nodeLlamaCppVersion() };
+  const wanted = { patchesHash: patchesHash(), version: await getModuleVersion() };
   for (const entry of readdirSync(cacheRoot)) {
     const infoPath = path.join(cacheRoot, entry, 'build-info.json');
     const addonPath = path.join(cacheRoot, entry, 'llama-addon.node');
@@ -82,7 +79,7 @@ export async function loadLlama(options: GetLlamaOptions & { native: 'auto' | 'o
   const { native, ...llamaOptions } = options;
   const gpuPresent = existsSync('/dev/nvidiactl');
   const backend = llamaOptions.gpu === false || !gpuPresent ? 'cpu' : 'cuda';
-  const build = native === 'off' ? undefined : findNativeBuild(backend);
+  const build = native === 'off' ? undefined : await findNativeBuild(backend);
   if (build) {
     const bindings = require(build.addonPath) as unknown;
     // Llama._create is how node-llama-cpp itself loads a binary it found (getLlama.js); it takes the bindings and

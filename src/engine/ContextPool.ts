@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
 import { AdapterLoadError, EngineUnavailableError, QueueFullError } from './engineErrors.js';
-import { loadLoraHandle, setSequenceAdapters } from './nativeBinding.js';
+import { groupSampling, loadLoraHandle, setSequenceAdapters } from './nativeBinding.js';
 
 /** One adapter of a request, resolved by the catalogue to a file and a content version. */
 export interface AdapterRef {
@@ -268,6 +268,7 @@ export class ContextPool {
       const culprit = adapters.find((a) => !this.modelLoras().has(path.resolve(a.filePath)));
       throw new AdapterLoadError(culprit?.name ?? adapters.map((a) => a.name).join('+'), error);
     }
+    groupSampling(context);
     adapters.forEach((adapter, index) => this.retainLora(loraKeys[index], path.resolve(adapter.filePath)));
     const freeSequences: LlamaContextSequence[] = [];
     for (let i = 0; i < this.options.sequencesPerContext; i++) freeSequences.push(context.getSequence());
@@ -303,6 +304,7 @@ export class ContextPool {
         threads: { ideal: this.options.threads, min: this.options.minThreads },
         failedCreationRemedy: false,
       });
+      groupSampling(context);
       const allSequences = Array.from({ length: this.options.sequencesPerContext }, () => context.getSequence());
       this.sharedResolved = { context, freeSequences: [...allSequences], allSequences, cacheKeys: new Map(), gate: { preparing: 0, waiters: [] } };
       return this.sharedResolved;

@@ -142,3 +142,49 @@ export function setSequenceAdapters(context: LlamaContext, sequence: LlamaContex
   const sequenceId = (sequence as unknown as { _sequenceId: number })._sequenceId;
   if (!addon.setSequenceLoras(sequenceId, loras, scales)) throw new Error(`sequence ${sequenceId} is out of the context's range`);
 }
+
+interface SamplingAddonContext {
+  sampleToken(batchLogitIndex: number, sampler: unknown, ...details: unknown[]): Promise<number>;
+  sampleTokens?(batchLogitIndexes: Int32Array, samplers: unknown[]): Promise<Int32Array>;
+}
+
+/**
+ * Samples the sequences of one decode together and hands their tokens back at the same moment.
+ *
+ * node-llama-cpp samples each sequence of a decode in its own thread-pool job and, once all are done, starts the
+ * next decode with the sequences that queued their next token by then. The last sequence sampled resolved just
+ * before that check, but reaches its next decode only some microtasks later, so it missed every other batch:
+ * batches alternated between B-1 sequences and 1, and throughput at concurrency 4 stayed near that of one stream.
+ * Calls made in the same event-loop turn (one decode's) are grouped here: one native call with the patched build
+ * (sampleTokens), else node-llama-cpp's per-sequence calls; either way every sequence gets its token in the same
+ * turn and queues its next one in time for the same batch. Calls that ask for probabilities keep the library's path.
+ */
+export function groupSampling(context: LlamaContext): void {
+  const addon = (context as unknown as { _ctx: SamplingAddonContext })._ctx;
+  const sampleOne = addon.sampleToken.bind(addon);
+  const sampleAll = addon.sampleTokens?.bind(addon);
+  let group: Array<{ index: number; sampler: unknown; resolve: (token: number) => void; reject: (error: unknown) => void }> = [];
+  const flush = () => {
+    const calls = group;
+    group = [];
+    if (sampleAll) {
+      sampleAll(Int32Array.from(calls.map((c) => c.index)), calls.map((c) => c.sampler)).then(
+        (tokens) => calls.forEach((call, i) => call.resolve(tokens[i])),
+        (error: unknown) => calls.forEach((call) => call.reject(error)),
+      );
+      return;
+    }
+    void Promise.allSettled(calls.map((c) => sampleOne(c.index, c.sampler))).then((outcomes) =>
+      outcomes.forEach((outcome, i) => (outcome.status === 'fulfilled' ? calls[i].resolve(outcome.value) : calls[i].reject(outcome.reason))),
+    );
+  };
+  const sampleGrouped: SamplingAddonContext['sampleToken'] = (index, sampler, ...details) => {
+    if (details.length > 0) return sampleOne(index, sampler, ...details);
+    return new Promise((resolve, reject) => {
+      if (group.length === 0) setImmediate(flush);
+      group.push({ index, sampler, resolve, reject });
+    });
+  };
+  // The addon's methods are read-only on its prototype; an own property of this instance takes precedence.
+  Object.defineProperty(addon, 'sampleToken', { value: sampleGrouped, configurable: true, writable: true });
+}

@@ -17,6 +17,8 @@ const load = () =>
     batchSize: 128,
     maxContexts: 4,
     maxWaiting: 16,
+    // The context-per-adapter-set path; test/engine/perSequenceLora.test.ts covers the shared context's.
+    nativeEngine: 'off',
     llamaLogs: false,
     log: () => {},
   });

@@ -211,8 +211,8 @@ export class ContextPool {
       release: () => {
         if (released) return;
         released = true;
-        // The native table must not name an adapter whose weights may be freed next; the KV cache stays, keyed.
-        if (shared) setSequenceAdapters(shared.context, sequence, [], []);
+        // The sequence keeps its adapters while idle (no tokens, no effect): clearing them here made llama.cpp
+        // re-reserve its compute graph at every request's start and end. They are cleared when the set is evicted.
         pooled.busy--;
         pooled.lastUsed = Date.now();
         pooled.freeSequences.push(sequence);
@@ -295,6 +295,12 @@ export class ContextPool {
     return pooled;
   }
 
+  private clearSharedSequences(key: string): void {
+    const shared = this.sharedResolved;
+    if (!shared) return;
+    for (const sequence of shared.freeSequences) if (shared.cacheKeys.get(sequence) === key) setSequenceAdapters(shared.context, sequence, [], []);
+  }
+
   private sharedContext(): Promise<SharedContext> {
     this.shared ??= (async () => {
       const context = await this.model.createContext({
@@ -357,7 +363,9 @@ export class ContextPool {
 
   private async disposeDetached(pooled: PooledContext): Promise<void> {
     // A set in the shared context owns only its adapters; caches computed under them are never reused by others.
-    if (!pooled.sequenceLoras) await pooled.context.dispose();
+    // Its idle sequences still name its adapters natively: they must not when the weights are freed.
+    if (pooled.sequenceLoras) this.clearSharedSequences(pooled.key);
+    else await pooled.context.dispose();
     for (const loraKey of pooled.loraKeys) await this.releaseLora(loraKey);
   }
 

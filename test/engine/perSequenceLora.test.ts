@@ -1,46 +1,16 @@
 import t from 'tap';
-import { ensureTestModels } from '../../scripts/generate-test-models.js';
-import { LlamaEngine, type AdapterRef, type Token } from '../../src/engine/LlamaEngine.js';
+import type { AdapterRef } from '../../src/engine/LlamaEngine.js';
 import { findNativeBuild } from '../../src/engine/nativeBinding.js';
+import { behaviourAdapter as adapter, greedyAnswer as answer, loadBehaviourEngine } from '../helpers/behaviourEngine.js';
 
 // Per-sequence LoRA (adaptd's patched native build): every adapter set shares one context, and requests on different
 // adapters are decoded in the same batches. The behaviour model's greedy output names the adapters applied to it,
 // so a request's answer shows whether another sequence's adapter leaked into its tokens.
-const models = ensureTestModels();
+const load = (nativeEngine: 'auto' | 'off') => loadBehaviourEngine({ nativeEngine, sequencesPerContext: 4 });
 // CI builds it (.ci/run); elsewhere these tests say what to run.
 const noPatchedBuild = (await findNativeBuild('cpu'))
   ? false
   : 'no patched native build for this tree in the cache: run scripts/build-native.sh (about 20 minutes cold on 2 cores)';
-const adapter = (name: string, scale = 1): AdapterRef => ({ name, filePath: models.adapters[name], version: 'test', scale });
-const load = (nativeEngine: 'auto' | 'off') =>
-  LlamaEngine.load({
-    modelPath: models.behaviourModel,
-    gpu: 'off',
-    gpuLayers: 0,
-    threads: 1,
-    contextSize: 256,
-    sequencesPerContext: 4,
-    batchSize: 128,
-    maxContexts: 4,
-    maxWaiting: 16,
-    nativeEngine,
-    llamaLogs: false,
-    log: () => {},
-  });
-
-async function answer(engine: LlamaEngine, adapters: AdapterRef[], promptTokens: Token[], maxTokens = 4): Promise<string> {
-  let text = '';
-  const events = engine.generate({
-    adapters,
-    promptTokens,
-    maxTokens,
-    sampling: { temperature: 0, topP: 1, presencePenalty: 0, frequencyPenalty: 0 },
-    stop: [],
-    signal: new AbortController().signal,
-  });
-  for await (const event of events) if (event.type === 'text') text += event.text;
-  return text;
-}
 
 t.test('without the patched build the engine says so and keeps a context per adapter set', async (t) => {
   const engine = await load('off');

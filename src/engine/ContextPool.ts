@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
 import { AdapterLoadError, EngineUnavailableError, QueueFullError } from './engineErrors.js';
-import { groupSampling, loadLoraHandle, setSequenceAdapters } from './nativeBinding.js';
+import { groupSampling, loadLoraHandle, setSequenceAdapters, withContextLock } from './nativeBinding.js';
 
 /** One adapter of a request, resolved by the catalogue to a file and a content version. */
 export interface AdapterRef {
@@ -42,6 +42,16 @@ interface SharedContext {
 interface PrepareGate {
   preparing: number;
   waiters: Array<() => void>;
+}
+
+/** Runs work that needs the context's lock while generating requests pause before their next token. */
+async function holdingGate<T>(gate: PrepareGate, work: () => Promise<T>): Promise<T> {
+  gate.preparing++;
+  try {
+    return await work();
+  } finally {
+    if (--gate.preparing === 0) for (const wake of gate.waiters.splice(0)) wake();
+  }
 }
 
 /** The adapters applied (scale 0 means "not applied"), in a canonical order: LoRA deltas add, so order is moot. */
@@ -191,22 +201,19 @@ export class ContextPool {
     let released = false;
     return {
       sequence,
-      prepare: async (work) => {
-        pooled.gate.preparing++;
-        try {
+      prepare: (work) =>
+        holdingGate(pooled.gate, async () => {
           if (shared) {
             if (shared.cacheKeys.get(sequence) !== pooled.key) {
               shared.cacheKeys.delete(sequence);
               await sequence.clearHistory();
             }
-            setSequenceAdapters(shared.context, sequence, pooled.sequenceLoras!.handles, pooled.sequenceLoras!.scales);
+            const { handles, scales } = pooled.sequenceLoras!;
+            await withContextLock(shared.context, () => setSequenceAdapters(shared.context, sequence, handles, scales));
             shared.cacheKeys.set(sequence, pooled.key);
           }
-          return await work();
-        } finally {
-          if (--pooled.gate.preparing === 0) for (const wake of pooled.gate.waiters.splice(0)) wake();
-        }
-      },
+          return work();
+        }),
       whenOthersPrepared: () => (pooled.gate.preparing === 0 ? undefined : new Promise((resolve) => pooled.gate.waiters.push(resolve))),
       release: () => {
         if (released) return;
@@ -295,10 +302,19 @@ export class ContextPool {
     return pooled;
   }
 
-  private clearSharedSequences(key: string): void {
+  /**
+   * Before a set's weights are freed, no sequence may name them and no decode may be using them: the change is made
+   * under the context's lock, which the batch loop holds across each decode. Generating requests pause meanwhile
+   * (the gate), so the loop lets go of the lock after the decodes already queued.
+   */
+  private async clearSharedSequences(key: string): Promise<void> {
     const shared = this.sharedResolved;
     if (!shared) return;
-    for (const sequence of shared.freeSequences) if (shared.cacheKeys.get(sequence) === key) setSequenceAdapters(shared.context, sequence, [], []);
+    await holdingGate(shared.gate, () =>
+      withContextLock(shared.context, () => {
+        for (const sequence of shared.freeSequences) if (shared.cacheKeys.get(sequence) === key) setSequenceAdapters(shared.context, sequence, [], []);
+      }),
+    );
   }
 
   private sharedContext(): Promise<SharedContext> {
@@ -364,7 +380,7 @@ export class ContextPool {
   private async disposeDetached(pooled: PooledContext): Promise<void> {
     // A set in the shared context owns only its adapters; caches computed under them are never reused by others.
     // Its idle sequences still name its adapters natively: they must not when the weights are freed.
-    if (pooled.sequenceLoras) this.clearSharedSequences(pooled.key);
+    if (pooled.sequenceLoras) await this.clearSharedSequences(pooled.key);
     else await pooled.context.dispose();
     for (const loraKey of pooled.loraKeys) await this.releaseLora(loraKey);
   }

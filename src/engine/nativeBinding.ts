@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { getLlama, getModuleVersion, Llama, type LlamaOptions as GetLlamaOptions, type LlamaContext, type LlamaContextSequence, type LlamaModel } from 'node-llama-cpp';
 
 /**
@@ -136,7 +136,28 @@ export function loadLoraHandle(model: LlamaModel, filePath: string): Promise<unk
   return (model as unknown as { _getOrLoadLora(filePath: string): Promise<unknown> })._getOrLoadLora(filePath);
 }
 
-/** Sets the adapters of one sequence of a shared context (patched build only); an empty list clears them. */
+type WithLock = <T>(scope: readonly unknown[], work: () => T | Promise<T>) => Promise<T>;
+let lifecycleUtils: Promise<{ withLock: WithLock }> | undefined;
+
+/**
+ * Runs `work` under node-llama-cpp's lock of a context: the lock its batch loop holds across every decode, and
+ * trimming and clearing take. Changing a sequence's adapters while a decode builds its graph on the thread pool
+ * would race with it. The lock lives in the lifecycle-utils module node-llama-cpp imports (withLock([context,
+ * "context"]) in LlamaContext.js), so that very module is resolved from node-llama-cpp's own location.
+ */
+export async function withContextLock<T>(context: LlamaContext, work: () => T | Promise<T>): Promise<T> {
+  lifecycleUtils ??= (async () => {
+    const library = require.resolve('node-llama-cpp');
+    return (await import(pathToFileURL(createRequire(library).resolve('lifecycle-utils')).href)) as { withLock: WithLock };
+  })();
+  const { withLock } = await lifecycleUtils;
+  return withLock([context, 'context'], work);
+}
+
+/**
+ * Sets the adapters of one sequence of a shared context (patched build only); an empty list clears them. Call it
+ * under `withContextLock`.
+ */
 export function setSequenceAdapters(context: LlamaContext, sequence: LlamaContextSequence, loras: unknown[], scales: number[]): void {
   const addon = (context as unknown as { _ctx: AddonContext })._ctx;
   const sequenceId = (sequence as unknown as { _sequenceId: number })._sequenceId;

@@ -35,6 +35,8 @@ interface SharedContext {
   allSequences: LlamaContextSequence[];
   /** The adapter set each sequence's KV cache was computed under: a prefix is reused only under the same set. */
   cacheKeys: Map<LlamaContextSequence, string>;
+  /** Sequences whose adapters are set natively; each adapter named adds its delta to every decode's graph. */
+  withAdapters: Set<LlamaContextSequence>;
   gate: PrepareGate;
 }
 
@@ -209,7 +211,13 @@ export class ContextPool {
               await sequence.clearHistory();
             }
             const { handles, scales } = pooled.sequenceLoras!;
-            await withContextLock(shared.context, () => setSequenceAdapters(shared.context, sequence, handles, scales));
+            await withContextLock(shared.context, () => {
+              // Idle sequences drop their adapters here, under the lock this request takes anyway: an adapter
+              // no running request uses would otherwise stay in every decode's graph.
+              for (const idle of shared.freeSequences) if (shared.withAdapters.delete(idle)) setSequenceAdapters(shared.context, idle, [], []);
+              setSequenceAdapters(shared.context, sequence, handles, scales);
+              shared.withAdapters.add(sequence);
+            });
             shared.cacheKeys.set(sequence, pooled.key);
           }
           return work();
@@ -218,8 +226,8 @@ export class ContextPool {
       release: () => {
         if (released) return;
         released = true;
-        // The sequence keeps its adapters while idle (no tokens, no effect): clearing them here made llama.cpp
-        // re-reserve its compute graph at every request's start and end. They are cleared when the set is evicted.
+        // An idle sequence's adapters have no effect on its (absent) tokens; they are cleared under the context's
+        // lock when the next request starts or the set is evicted, not here, where the lock is not held.
         pooled.busy--;
         pooled.lastUsed = Date.now();
         pooled.freeSequences.push(sequence);
@@ -307,12 +315,12 @@ export class ContextPool {
    * under the context's lock, which the batch loop holds across each decode. Generating requests pause meanwhile
    * (the gate), so the loop lets go of the lock after the decodes already queued.
    */
-  private async clearSharedSequences(key: string): Promise<void> {
+  private async clearSharedSequences(): Promise<void> {
     const shared = this.sharedResolved;
     if (!shared) return;
     await holdingGate(shared.gate, () =>
       withContextLock(shared.context, () => {
-        for (const sequence of shared.freeSequences) if (shared.cacheKeys.get(sequence) === key) setSequenceAdapters(shared.context, sequence, [], []);
+        for (const sequence of shared.freeSequences) if (shared.withAdapters.delete(sequence)) setSequenceAdapters(shared.context, sequence, [], []);
       }),
     );
   }
@@ -328,7 +336,7 @@ export class ContextPool {
       });
       groupSampling(context);
       const allSequences = Array.from({ length: this.options.sequencesPerContext }, () => context.getSequence());
-      this.sharedResolved = { context, freeSequences: [...allSequences], allSequences, cacheKeys: new Map(), gate: { preparing: 0, waiters: [] } };
+      this.sharedResolved = { context, freeSequences: [...allSequences], allSequences, cacheKeys: new Map(), withAdapters: new Set(), gate: { preparing: 0, waiters: [] } };
       return this.sharedResolved;
     })();
     return this.shared;
@@ -380,7 +388,7 @@ export class ContextPool {
   private async disposeDetached(pooled: PooledContext): Promise<void> {
     // A set in the shared context owns only its adapters; caches computed under them are never reused by others.
     // Its idle sequences still name its adapters natively: they must not when the weights are freed.
-    if (pooled.sequenceLoras) await this.clearSharedSequences(pooled.key);
+    if (pooled.sequenceLoras) await this.clearSharedSequences();
     else await pooled.context.dispose();
     for (const loraKey of pooled.loraKeys) await this.releaseLora(loraKey);
   }

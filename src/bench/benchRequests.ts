@@ -34,13 +34,14 @@ export function redactorPrompt(spec: RedactorSpec): RedactorPrompt {
   };
 }
 
-export function redactorRequest(prompt: RedactorPrompt, document: string, maxTokens: number, stream = false): ChatBody {
+/** `grammar: false` drops the schema: the same prompt, every answer token sampled (jump-forward has nothing to skip). */
+export function redactorRequest(prompt: RedactorPrompt, document: string, maxTokens: number, stream = false, grammar = true): ChatBody {
   return {
     messages: [
       { role: 'system', content: prompt.systemMessage },
       { role: 'user', content: document },
     ],
-    response_format: prompt.responseFormat,
+    ...(grammar ? { response_format: prompt.responseFormat } : {}),
     temperature: 0,
     max_tokens: maxTokens,
     ...streamFields(stream),

@@ -28,6 +28,8 @@ export interface ServerSettings {
   parallel: number;
   /** Tokens of context per sequence / slot. */
   contextPerSequence: number;
+  /** 'auto': both servers offload every layer to a GPU they find (adaptd --gpu auto, llama-server -ngl 999); 'off': CPU only; unset: each server's default. */
+  gpu?: 'auto' | 'off';
   logFile: string;
 }
 
@@ -43,6 +45,7 @@ export async function startAdaptd(settings: ServerSettings, maxResidentAdapters:
     '--adapters', settings.adaptersDir,
     '--model-id', ADAPTD_BASE_ID,
     '--threads', String(settings.threads),
+    ...(settings.gpu ? ['--gpu', settings.gpu] : []),
     '--parallel', String(settings.parallel),
     '--context-size', String(settings.contextPerSequence),
     '--max-resident-adapters', String(maxResidentAdapters),
@@ -90,6 +93,7 @@ export async function startLlamaServer(binary: string, settings: ServerSettings)
     '--lora-init-without-apply',
     '-t', String(settings.threads),
     '-tb', String(settings.threads),
+    ...(settings.gpu ? ['-ngl', settings.gpu === 'off' ? '0' : '999'] : []),
     '-np', String(settings.parallel),
     '-c', String(settings.parallel * settings.contextPerSequence),
     '--host', '127.0.0.1',

@@ -39,6 +39,34 @@ export interface RedactorLoad {
   /** The adapter of each timed request, in order. */
   adapters: number[];
   concurrency: number;
+  /** false: no response schema, so every answer token is decoded (default true). */
+  grammar?: boolean;
+}
+
+export interface AggregateStats {
+  /** Completion tokens of all requests over the wall time from the first request to the last answer. */
+  tokensPerSecond: number;
+  requests: number;
+  failed: number;
+  errors: string[];
+}
+
+/**
+ * Plain chat with `answerTokens`-token answers, `concurrency` requests in flight, request i on adapter
+ * `adapters[i]`: the total tokens/s a server gives all its clients, which is what batching is for.
+ */
+export async function aggregateWorkload(target: BenchTarget, adapters: number[], concurrency: number, answerTokens: number): Promise<AggregateStats> {
+  const body = (adapter: number, variant: number) => ({ ...decodeRequest(answerTokens, variant), ...target.select(adapter) });
+  await sendAll(target.url, [...new Set(adapters)].map((adapter, i) => ({ ...body(adapter, 900 + i), max_tokens: 4 })), concurrency);
+  const { outcomes, wallMs } = await sendAll(target.url, adapters.map((adapter, i) => body(adapter, i)), concurrency);
+  const seconds = wallMs / 1000;
+  const answered = outcomes.filter((o) => o.ok);
+  return {
+    tokensPerSecond: answered.reduce((sum, o) => sum + (o.completionTokens ?? 0), 0) / seconds,
+    requests: outcomes.length,
+    failed: outcomes.length - answered.length,
+    errors: [...new Set(outcomes.filter((o) => !o.ok).map((o) => o.error ?? 'unknown error'))],
+  };
 }
 
 /**
@@ -48,7 +76,7 @@ export interface RedactorLoad {
  */
 export async function redactorWorkload(target: BenchTarget, inputs: BenchInputs, load: RedactorLoad, onDone?: () => void): Promise<WorkloadStats> {
   await warmUp(target, inputs, [...new Set(load.adapters)], load.concurrency);
-  const bodies = load.adapters.map((adapter, i) => redactorBody(target, inputs, inputs.documents[i % inputs.documents.length], adapter));
+  const bodies = load.adapters.map((adapter, i) => redactorBody(target, inputs, inputs.documents[i % inputs.documents.length], adapter, false, load.grammar));
   return summarisePool(await sendAll(target.url, bodies, load.concurrency, onDone), inputs.redactorTokens);
 }
 
@@ -62,8 +90,8 @@ async function warmUp(target: BenchTarget, inputs: BenchInputs, adapters: number
   }
 }
 
-function redactorBody(target: BenchTarget, inputs: BenchInputs, document: string, adapter: number | undefined, stream = false): ChatBody {
-  return { ...redactorRequest(inputs.prompt, document, inputs.redactorTokens, stream), ...target.select(adapter) };
+function redactorBody(target: BenchTarget, inputs: BenchInputs, document: string, adapter: number | undefined, stream = false, grammar = true): ChatBody {
+  return { ...redactorRequest(inputs.prompt, document, inputs.redactorTokens, stream, grammar), ...target.select(adapter) };
 }
 
 export interface ChurnStats extends WorkloadStats {

@@ -1,15 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { availableCpus } from '../engine/cpuBudget.js';
 import { loadRedactorSpec } from '../redaction/redactCall/redactorSpec.js';
-import { ensureBenchModels } from './benchModels.js';
+import { benchAdapterName, ensureBenchModels, type BenchModels } from './benchModels.js';
 import { rateFigure, type BenchCheck, type BenchFigure, type BenchReport } from './benchReport.js';
 import { alternatingAdapters, benchDocuments, redactorPrompt } from './benchRequests.js';
 import { performanceEnvironment, startAdaptd, startLlamaServer, type BenchTarget, type BenchTargetName, type ServerSettings } from './benchServers.js';
 import type { WorkloadStats } from './benchStats.js';
-import { churnWorkload, decodeWorkload, firstTokenWorkload, redactorWorkload, type BenchInputs } from './benchWorkloads.js';
+import { aggregateWorkload, churnWorkload, decodeWorkload, firstTokenWorkload, redactorWorkload, type BenchInputs } from './benchWorkloads.js';
 import { findOrBuildLlamaServer } from './llamaServerBinary.js';
 
 export interface BenchOptions {
@@ -22,9 +22,26 @@ export interface BenchOptions {
   llamaServer?: string;
   /** Run one server only (no ratios): `adaptd` is how CI checks the harness without a llama-server build. */
   only?: BenchTargetName;
+  /** Concurrencies of the aggregate and redactor workloads (default 1, 4, 8). */
+  concurrencies?: number[];
+  /** Workloads to run (default: all of BENCH_WORKLOADS). */
+  workloads?: BenchWorkload[];
+  /** An external base GGUF and LoRA GGUFs instead of the generated ones. */
+  model?: string;
+  adapters?: string[];
+  /** Passed to both servers: adaptd --gpu, llama-server -ngl 999 (auto) or 0 (off). */
+  gpu?: 'auto' | 'off';
   command: string;
   log: (line: string) => void;
 }
+
+export const BENCH_WORKLOADS = ['decode', 'aggregate', 'redactor', 'redactor-plain', 'first-token', 'churn'] as const;
+export type BenchWorkload = (typeof BENCH_WORKLOADS)[number];
+
+/** Tokens of each answer in the aggregate workload. */
+const AGGREGATE_ANSWER_TOKENS = 64;
+/** Adapters the mixed aggregate workload spreads over (request i uses adapter i mod 8). */
+const AGGREGATE_MIX = 8;
 
 /** The shape of a run; --quick shrinks it (tiny model, few requests) so the harness itself can be tested. */
 interface BenchPlan {
@@ -48,22 +65,24 @@ interface BenchPlan {
 }
 
 function benchPlan(options: BenchOptions): BenchPlan {
-  const adapterCount = options.quick ? 10 : 12;
+  const adapterCount = options.adapters?.length || (options.quick ? 10 : 12);
+  const concurrencies = options.concurrencies ?? (options.quick ? [1, 4] : [1, 4, 8]);
   return {
     adapterCount,
     decodeTokens: options.quick ? 16 : 128,
     decodeRuns: options.quick ? 1 : 3,
     redactorTokens: options.quick ? 8 : 32,
     requests: options.quick ? Math.min(options.requests, 4) : options.requests,
-    concurrencies: [1, 4],
-    mixes: [2, 8],
-    firstTokenAdapter: 8,
+    concurrencies,
+    mixes: [2, 8].filter((mix) => mix <= adapterCount),
+    firstTokenAdapter: Math.min(8, adapterCount - 1),
     firstTokenWarmRuns: 3,
     churnResident: options.quick ? 2 : 4,
     churnRequests: options.quick ? adapterCount : 2 * adapterCount,
     churnConcurrency: 4,
-    mainResident: 8,
-    parallel: 4,
+    mainResident: Math.min(8, adapterCount),
+    // llama-server needs a slot per request in flight (-np >= concurrency); adaptd gets as many sequences.
+    parallel: Math.max(4, ...concurrencies),
     contextPerSequence: 2048,
   };
 }
@@ -83,9 +102,11 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const names: BenchTargetName[] = options.only ? [options.only] : ['adaptd', 'llama-server'];
   const binary = names.includes('llama-server') ? await findOrBuildLlamaServer(options.llamaServer, log) : undefined;
   log(`models: ${options.quick ? 'the tiny behaviour model (--quick)' : 'the 150M-parameter benchmark model'} and ${plan.adapterCount} LoRAs (generated once, cached in ${options.dataDir}/bench)`);
-  const models = ensureBenchModels(options.dataDir, plan.adapterCount, options.quick);
+  const models = options.model ? externalModels(options.model, options.adapters ?? [], options.outDir) : ensureBenchModels(options.dataDir, plan.adapterCount, options.quick);
+  const runs = (workload: BenchWorkload) => !options.workloads || options.workloads.includes(workload);
   const settings = (name: string): ServerSettings => ({
     ...models,
+    gpu: options.gpu,
     threads,
     parallel: plan.parallel,
     contextPerSequence: plan.contextPerSequence,
@@ -153,17 +174,42 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const describeStats = (s: WorkloadStats) =>
       `${s.requestsPerSecond.toFixed(2)} req/s, p50 ${s.p50Ms?.toFixed(0)} ms, p95 ${s.p95Ms?.toFixed(0)} ms, ${s.failed} failed, prompt ${s.promptTokens} tokens`;
 
+    if (runs('decode')) {
     const decode = await eachTarget('decode', (t) => decodeWorkload(t, plan.decodeTokens, plan.decodeRuns), (d) => `${d.tokensPerSecond?.toFixed(1)} tokens/s`);
     figures.push({ workload: `decode, one stream, ${plan.decodeTokens} tokens`, metric: 'tokens/s', better: 'higher', ...pair(decode, (d) => d.tokensPerSecond), target: 0.95 });
     for (const [name, d] of Object.entries(decode)) {
       if (d.failed > 0) warnings.push(`${name}, decode: ${d.failed} runs failed (${d.errors.join('; ')})`);
       if (d.shortAnswers > 0) warnings.push(`${name}, decode: ${d.shortAnswers} runs ended before ${plan.decodeTokens} tokens`);
     }
+    }
 
-    for (const adapters of [1, ...plan.mixes]) {
+    const aggregateMix = Math.min(AGGREGATE_MIX, plan.adapterCount);
+    const ownAggregate = new Map<string, number>();
+    for (const adapters of runs('aggregate') ? [1, aggregateMix] : []) {
       for (const concurrency of plan.concurrencies) {
-        const label = adapters === 1 ? `redactor, 1 adapter, concurrency ${concurrency}` : `redactor, alternating over ${adapters} adapters, concurrency ${concurrency}`;
-        const load = { adapters: alternatingAdapters(plan.requests, adapters), concurrency };
+        const label = `aggregate, plain chat, ${AGGREGATE_ANSWER_TOKENS}-token answers, ${adapters === 1 ? '1 adapter' : `${adapters} adapters mixed`}, concurrency ${concurrency}`;
+        const requests = Math.max(2 * concurrency, adapters === 1 ? 4 : adapters);
+        const results = await eachTarget(label, (t) => aggregateWorkload(t, alternatingAdapters(requests, adapters), concurrency, AGGREGATE_ANSWER_TOKENS), (a) => `${a.tokensPerSecond.toFixed(1)} tokens/s, ${a.failed} failed`);
+        for (const [name, a] of Object.entries(results)) if (a.failed > 0) warnings.push(`${name}, ${label}: ${a.failed} of ${a.requests} requests failed (${a.errors.join('; ')})`);
+        const target = adapters === 1 ? (concurrency === 1 ? undefined : 1) : concurrency >= 8 ? 2 : undefined;
+        figures.push({ workload: label, metric: 'tokens/s', better: 'higher', ...pair(results, (a) => a.tokensPerSecond), target });
+        if (results.adaptd) ownAggregate.set(`${adapters}/${concurrency}`, results.adaptd.tokensPerSecond);
+      }
+    }
+    for (const concurrency of plan.concurrencies.filter((c) => c >= 8)) {
+      const one = ownAggregate.get(`1/${concurrency}`);
+      const mixed = ownAggregate.get(`${aggregateMix}/${concurrency}`);
+      if (one && mixed) {
+        checks.push({ name: `adaptd aggregate, ${aggregateMix} adapters mixed ≥ 0.85× one adapter at concurrency ${concurrency}`, passed: mixed >= 0.85 * one, detail: `${mixed.toFixed(1)} vs ${one.toFixed(1)} tokens/s: ${(mixed / one).toFixed(2)}×` });
+      }
+    }
+
+    const redactorViews = [...(runs('redactor') ? [true] : []), ...(runs('redactor-plain') ? [false] : [])];
+    for (const grammar of redactorViews) for (const adapters of grammar ? [1, ...plan.mixes] : [1]) {
+      for (const concurrency of plan.concurrencies.filter((c) => c <= 4)) {
+        const view = grammar ? 'redactor' : 'redactor without schema';
+        const label = adapters === 1 ? `${view}, 1 adapter, concurrency ${concurrency}` : `${view}, alternating over ${adapters} adapters, concurrency ${concurrency}`;
+        const load = { adapters: alternatingAdapters(plan.requests, adapters), concurrency, grammar };
         const results = await eachTarget(label, (t) => redactorWorkload(t, inputs, load), describeStats);
         noteRequests(label, results);
         figures.push(
@@ -174,6 +220,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       }
     }
 
+    if (runs('first-token')) {
     const firstToken = await eachTarget(
       'time to first token',
       (t) => firstTokenWorkload(t, inputs, plan.firstTokenAdapter, plan.firstTokenWarmRuns),
@@ -193,9 +240,11 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         detail: share === null ? 'not measured' : `${ownFirstToken.warmMs!.toFixed(0)} ms warm vs ${ownFirstToken.coldMs!.toFixed(0)} ms cold: ${(share * 100).toFixed(1)}%`,
       });
     }
+    }
 
     // The churn runs on an adaptd that may keep only a few adapter sets; llama-server keeps all it loaded.
-    const main = targets.get('adaptd');
+    const main = runs('churn') && plan.adapterCount > plan.churnResident ? targets.get('adaptd') : undefined;
+    if (runs('churn') && plan.adapterCount > plan.churnResident) {
     if (main) {
       await main.stop();
       log(`starting adaptd for the churn (--max-resident-adapters ${plan.churnResident})`);
@@ -229,6 +278,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         },
       );
     }
+    }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -246,8 +296,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     machine: machineFacts(loadAtStart, loadAtEnd, binary),
     settings: {
       threads,
-      model: options.quick ? 'behaviour model (64 wide, 2 layers; --quick)' : '150M-parameter Llama 3 architecture, F16 (512 wide, 8 layers, 128k vocabulary)',
-      adapters: `${plan.adapterCount} LoRAs, rank ${options.quick ? 4 : 16}, on the attention projections`,
+      model: options.model ?? (options.quick ? 'behaviour model (64 wide, 2 layers; --quick)' : '150M-parameter Llama 3 architecture, F16 (512 wide, 8 layers, 128k vocabulary)'),
+      adapters: options.adapters?.length ? options.adapters.join(', ') : `${plan.adapterCount} LoRAs, rank ${options.quick ? 4 : 16}, on the attention projections`,
       'parallel sequences / slots': plan.parallel,
       'context per sequence': plan.contextPerSequence,
       'redactor requests per workload': plan.requests,
@@ -260,6 +310,19 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     checks,
     warnings,
   };
+}
+
+/**
+ * A user's GGUF and LoRAs under the benchmark's adapter names (bench-00, bench-01, ...: symbolic links in the report
+ * folder), so adaptd serves them by those names and llama-server loads them in the same order.
+ */
+function externalModels(modelPath: string, adapterPaths: string[], outDir: string): Omit<BenchModels, 'shape'> {
+  const adaptersDir = path.join(outDir, 'adapters');
+  rmSync(adaptersDir, { recursive: true, force: true });
+  mkdirSync(adaptersDir, { recursive: true });
+  const adapterNames = adapterPaths.map((_, i) => benchAdapterName(i));
+  adapterPaths.forEach((file, i) => symlinkSync(path.resolve(file), path.join(adaptersDir, `${adapterNames[i]}.gguf`)));
+  return { modelPath: path.resolve(modelPath), adaptersDir, adapterNames, adapterPaths: adapterPaths.map((file) => path.resolve(file)) };
 }
 
 function machineFacts(loadAtStart: number, loadAtEnd: number, binary: string | undefined): Record<string, string | number> {

@@ -28,6 +28,7 @@ export const SERVER_OPTIONS = {
   maxSchemaEnumValues: { schema: integer(1).default(10_000), help: 'most enum and const values in one JSON schema, all together; more get a 400' },
   maxGrammarBytes: { schema: integer(1024).default(1024 * 1024), help: 'largest output grammar one request may compile from its schemas, in bytes (bounded repetitions counted as written out); larger gets a 400' },
   grammarCacheBytes: { schema: integer(0).default(64 * 1024 * 1024), help: 'memory kept for compiled output grammars of recent schemas, in bytes (0: none kept)' },
+  nativeEngine: { schema: z.enum(['auto', 'off']).default('auto'), help: "native engine: 'auto' uses adaptd's patched llama.cpp build (per-sequence LoRA: requests on different adapters share a decode) when scripts/build-native.sh has built one for this backend; 'off': node-llama-cpp's prebuilt binary, a context per adapter set" },
   maxResidentAdapters: { schema: integer(1).default(8), help: 'adapter sets (contexts) kept in memory at once; idle ones are evicted least-recently-used' },
   chatTemplate: { schema: z.enum(['jinja', 'llama3.1', 'llama3', 'chatML', 'general']).default('jinja'), help: "prompt format: 'jinja' renders the model's own template; or a node-llama-cpp wrapper name (llama3.1, llama3, chatML, general)" },
   defaultProfile: { schema: z.string().min(1).optional(), help: "prompt profile of requests on the base and on adapters without a profile of their own: a built-in name (base, llama3.1, hermes, chatml) or a profile JSON file (default: base, the model's own template)" },

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
 import { AdapterLoadError, EngineUnavailableError, QueueFullError } from './engineErrors.js';
+import { groupSampling, loadLoraHandle, setSequenceAdapters, withContextLock } from './nativeBinding.js';
 
 /** One adapter of a request, resolved by the catalogue to a file and a content version. */
 export interface AdapterRef {
@@ -20,6 +21,39 @@ export interface ContextPoolOptions {
   minThreads: number;
   maxContexts: number;
   maxWaiting: number;
+  /**
+   * The native engine applies adapters per sequence: every adapter set shares one context and its sequences, so
+   * requests on different adapters are decoded together; `maxContexts` then bounds the adapter sets kept loaded.
+   */
+  perSequenceLora?: boolean;
+}
+
+/** The one context all adapter sets share when adapters are applied per sequence. */
+interface SharedContext {
+  context: LlamaContext;
+  freeSequences: LlamaContextSequence[];
+  allSequences: LlamaContextSequence[];
+  /** The adapter set each sequence's KV cache was computed under: a prefix is reused only under the same set. */
+  cacheKeys: Map<LlamaContextSequence, string>;
+  /** Sequences whose adapters are set natively; each adapter named adds its delta to every decode's graph. */
+  withAdapters: Set<LlamaContextSequence>;
+  gate: PrepareGate;
+}
+
+/** Requests trimming a sequence's cache before they start (see `SequenceLease.prepare`), and who waits for them. */
+interface PrepareGate {
+  preparing: number;
+  waiters: Array<() => void>;
+}
+
+/** Runs work that needs the context's lock while generating requests pause before their next token. */
+async function holdingGate<T>(gate: PrepareGate, work: () => Promise<T>): Promise<T> {
+  gate.preparing++;
+  try {
+    return await work();
+  } finally {
+    if (--gate.preparing === 0) for (const wake of gate.waiters.splice(0)) wake();
+  }
 }
 
 /** The adapters applied (scale 0 means "not applied"), in a canonical order: LoRA deltas add, so order is moot. */
@@ -40,11 +74,12 @@ interface PooledContext {
   busy: number;
   lastUsed: number;
   loraKeys: string[];
+  /** Native adapter handles and scales, for sequences of the shared context (per-sequence LoRA). */
+  sequenceLoras?: { handles: unknown[]; scales: number[] };
   /** Set when an adapter it uses was deleted or replaced: evicted as soon as it falls idle. */
   stale: boolean;
-  /** Requests trimming their sequence's cache before they start (see `SequenceLease.prepare`), and who waits for them. */
-  preparing: number;
-  preparedWaiters: Array<() => void>;
+  /** One per context: in the shared context all sets' requests pause for a trim, as they share its lock. */
+  gate: PrepareGate;
 }
 
 /** A sequence lent to one request; `release` returns it (its KV cache stays, for prefix reuse). */
@@ -87,6 +122,8 @@ export class ContextPool {
   private readonly creating = new Map<string, Promise<unknown>>();
   private readonly loras = new Map<string, LoadedLora>();
   private readonly waiters = new Set<Waiter>();
+  private shared?: Promise<SharedContext>;
+  private sharedResolved?: SharedContext;
   private closed = false;
   /** Context creation and disposal, one at a time (see `create`). */
   private lifecycle: Promise<void> = Promise.resolve();
@@ -117,7 +154,8 @@ export class ContextPool {
       if (this.closed) throw new EngineUnavailableError('the server is shutting down');
       signal.throwIfAborted();
       const pooled = this.contexts.get(key);
-      if (pooled && pooled.freeSequences.length > 0) return this.lend(pooled, promptTokens);
+      // A set in the shared context exists only once the shared context does, so no await is needed here.
+      if (pooled && pooled.freeSequences.length > 0) return this.ready(this.lend(pooled, promptTokens, this.sharedResolved));
       const pending = this.creating.get(key);
       if (pending) {
         await pending;
@@ -126,20 +164,38 @@ export class ContextPool {
       // Room is claimed synchronously and the new context is lent to the request that made it before anyone
       // is told, so concurrent requests can neither overshoot the limit nor evict a context nobody used yet.
       const room = pooled ? undefined : this.claimRoom();
-      if (room) return this.create(key, applied, promptTokens, room.victim);
+      if (room) {
+        const lease = await this.create(key, applied, promptTokens, room.victim);
+        if (lease) return this.ready(lease);
+        continue;
+      }
       if (!queued && !this.admits(key)) throw new QueueFullError(1);
       queued = true;
       await this.waitForChange(signal, key, applied.map((a) => a.name));
     }
   }
 
-  private lend(pooled: PooledContext, promptTokens: Token[]): SequenceLease {
-    // The free sequence whose cache shares the longest prefix with this prompt evaluates the fewest tokens.
+  /** In the shared context a lent sequence gets its set's adapters, and loses a cache made under others, at once. */
+  private async ready(lease: SequenceLease): Promise<SequenceLease> {
+    if (!this.options.perSequenceLora) return lease;
+    try {
+      await lease.prepare(() => Promise.resolve());
+      return lease;
+    } catch (error) {
+      lease.release();
+      throw error;
+    }
+  }
+
+  private lend(pooled: PooledContext, promptTokens: Token[], shared?: SharedContext): SequenceLease {
+    // The free sequence whose cache shares the longest prefix with this prompt evaluates the fewest tokens; in a
+    // shared context only a cache computed under the same adapter set counts.
     let best = 0;
-    let bestShared = -1;
+    let bestShared = -2;
     pooled.freeSequences.forEach((sequence, index) => {
-      const shared = sequence.compareContextTokens(promptTokens).firstDifferentIndex;
-      if (shared > bestShared) [best, bestShared] = [index, shared];
+      const sameSet = !shared || shared.cacheKeys.get(sequence) === pooled.key;
+      const prefix = sameSet ? sequence.compareContextTokens(promptTokens).firstDifferentIndex : -1;
+      if (prefix > bestShared) [best, bestShared] = [index, prefix];
     });
     const [sequence] = pooled.freeSequences.splice(best, 1);
     pooled.busy++;
@@ -147,18 +203,31 @@ export class ContextPool {
     let released = false;
     return {
       sequence,
-      prepare: async (work) => {
-        pooled.preparing++;
-        try {
-          return await work();
-        } finally {
-          if (--pooled.preparing === 0) for (const wake of pooled.preparedWaiters.splice(0)) wake();
-        }
-      },
-      whenOthersPrepared: () => (pooled.preparing === 0 ? undefined : new Promise((resolve) => pooled.preparedWaiters.push(resolve))),
+      prepare: (work) =>
+        holdingGate(pooled.gate, async () => {
+          if (shared) {
+            if (shared.cacheKeys.get(sequence) !== pooled.key) {
+              shared.cacheKeys.delete(sequence);
+              await sequence.clearHistory();
+            }
+            const { handles, scales } = pooled.sequenceLoras!;
+            await withContextLock(shared.context, () => {
+              // Idle sequences drop their adapters here, under the lock this request takes anyway: an adapter
+              // no running request uses would otherwise stay in every decode's graph.
+              for (const idle of shared.freeSequences) if (shared.withAdapters.delete(idle)) setSequenceAdapters(shared.context, idle, [], []);
+              setSequenceAdapters(shared.context, sequence, handles, scales);
+              shared.withAdapters.add(sequence);
+            });
+            shared.cacheKeys.set(sequence, pooled.key);
+          }
+          return work();
+        }),
+      whenOthersPrepared: () => (pooled.gate.preparing === 0 ? undefined : new Promise((resolve) => pooled.gate.waiters.push(resolve))),
       release: () => {
         if (released) return;
         released = true;
+        // An idle sequence's adapters have no effect on its (absent) tokens; they are cleared under the context's
+        // lock when the next request starts or the set is evicted, not here, where the lock is not held.
         pooled.busy--;
         pooled.lastUsed = Date.now();
         pooled.freeSequences.push(sequence);
@@ -182,10 +251,12 @@ export class ContextPool {
    * and weights freed while another context was being created with them crashed the process (SIGSEGV under
    * adapter churn). The victim's memory is freed before the new context takes its own, so RSS stays bounded.
    */
-  private create(key: string, adapters: AdapterRef[], promptTokens: Token[], victim?: PooledContext): Promise<SequenceLease> {
+  private create(key: string, adapters: AdapterRef[], promptTokens: Token[], victim?: PooledContext): Promise<SequenceLease | undefined> {
     const creation = this.serialized(async () => {
       if (victim) await this.disposeDetached(victim);
-      return this.lend(await this.createContext(key, adapters), promptTokens);
+      const pooled = await this.createContext(key, adapters);
+      // In the shared context every sequence may be busy with other sets: then this request waits like any other.
+      return pooled.freeSequences.length > 0 ? this.lend(pooled, promptTokens, this.sharedResolved) : undefined;
     }).finally(() => {
       this.creating.delete(key);
       this.notify();
@@ -197,6 +268,7 @@ export class ContextPool {
   private async createContext(key: string, adapters: AdapterRef[]): Promise<PooledContext> {
     const loraKeys = adapters.map((a) => `${path.resolve(a.filePath)}@${a.version}`);
     this.forgetStaleLoraVersions(adapters);
+    if (this.options.perSequenceLora) return this.joinSharedContext(key, adapters, loraKeys);
     let context: LlamaContext;
     try {
       context = await this.model.createContext({
@@ -211,12 +283,63 @@ export class ContextPool {
       const culprit = adapters.find((a) => !this.modelLoras().has(path.resolve(a.filePath)));
       throw new AdapterLoadError(culprit?.name ?? adapters.map((a) => a.name).join('+'), error);
     }
+    groupSampling(context);
     adapters.forEach((adapter, index) => this.retainLora(loraKeys[index], path.resolve(adapter.filePath)));
     const freeSequences: LlamaContextSequence[] = [];
     for (let i = 0; i < this.options.sequencesPerContext; i++) freeSequences.push(context.getSequence());
-    const pooled: PooledContext = { key, adapters, context, freeSequences, allSequences: [...freeSequences], busy: 0, lastUsed: Date.now(), loraKeys, stale: false, preparing: 0, preparedWaiters: [] };
+    const pooled: PooledContext = { key, adapters, context, freeSequences, allSequences: [...freeSequences], busy: 0, lastUsed: Date.now(), loraKeys, stale: false, gate: { preparing: 0, waiters: [] } };
     this.contexts.set(key, pooled);
     return pooled;
+  }
+
+  /** A set in the shared context: only its adapters' weights are loaded; sequences come from the shared list. */
+  private async joinSharedContext(key: string, adapters: AdapterRef[], loraKeys: string[]): Promise<PooledContext> {
+    const shared = await this.sharedContext();
+    const handles: unknown[] = [];
+    for (const adapter of adapters) {
+      try {
+        handles.push(await loadLoraHandle(this.model, adapter.filePath));
+      } catch (error) {
+        throw new AdapterLoadError(adapter.name, error);
+      }
+    }
+    adapters.forEach((adapter, index) => this.retainLora(loraKeys[index], path.resolve(adapter.filePath)));
+    const sequenceLoras = { handles, scales: adapters.map((a) => a.scale) };
+    const pooled: PooledContext = { key, adapters, context: shared.context, freeSequences: shared.freeSequences, allSequences: shared.allSequences, busy: 0, lastUsed: Date.now(), loraKeys, sequenceLoras, stale: false, gate: shared.gate };
+    this.contexts.set(key, pooled);
+    return pooled;
+  }
+
+  /**
+   * Before a set's weights are freed, no sequence may name them and no decode may be using them: the change is made
+   * under the context's lock, which the batch loop holds across each decode. Generating requests pause meanwhile
+   * (the gate), so the loop lets go of the lock after the decodes already queued.
+   */
+  private async clearSharedSequences(): Promise<void> {
+    const shared = this.sharedResolved;
+    if (!shared) return;
+    await holdingGate(shared.gate, () =>
+      withContextLock(shared.context, () => {
+        for (const sequence of shared.freeSequences) if (shared.withAdapters.delete(sequence)) setSequenceAdapters(shared.context, sequence, [], []);
+      }),
+    );
+  }
+
+  private sharedContext(): Promise<SharedContext> {
+    this.shared ??= (async () => {
+      const context = await this.model.createContext({
+        contextSize: this.options.contextSize,
+        sequences: this.options.sequencesPerContext,
+        batchSize: this.options.batchSize,
+        threads: { ideal: this.options.threads, min: this.options.minThreads },
+        failedCreationRemedy: false,
+      });
+      groupSampling(context);
+      const allSequences = Array.from({ length: this.options.sequencesPerContext }, () => context.getSequence());
+      this.sharedResolved = { context, freeSequences: [...allSequences], allSequences, cacheKeys: new Map(), withAdapters: new Set(), gate: { preparing: 0, waiters: [] } };
+      return this.sharedResolved;
+    })();
+    return this.shared;
   }
 
   // node-llama-cpp caches adapter weights by path for the model's lifetime and offers no public way to free
@@ -263,7 +386,10 @@ export class ContextPool {
   }
 
   private async disposeDetached(pooled: PooledContext): Promise<void> {
-    await pooled.context.dispose();
+    // A set in the shared context owns only its adapters; caches computed under them are never reused by others.
+    // Its idle sequences still name its adapters natively: they must not when the weights are freed.
+    if (pooled.sequenceLoras) await this.clearSharedSequences();
+    else await pooled.context.dispose();
     for (const loraKey of pooled.loraKeys) await this.releaseLora(loraKey);
   }
 
@@ -306,11 +432,17 @@ export class ContextPool {
   get load(): { running: number; kvUsage: number } {
     let running = 0;
     let used = 0;
+    const counted = new Set<LlamaContextSequence>();
     for (const pooled of this.contexts.values()) {
       running += pooled.busy;
-      for (const sequence of pooled.allSequences) if (!pooled.freeSequences.includes(sequence)) used += sequence.nextTokenIndex;
+      for (const sequence of pooled.allSequences) {
+        if (counted.has(sequence) || pooled.freeSequences.includes(sequence)) continue;
+        counted.add(sequence);
+        used += sequence.nextTokenIndex;
+      }
     }
-    const capacity = this.options.maxContexts * this.options.sequencesPerContext * this.options.contextSize;
+    const contexts = this.options.perSequenceLora ? 1 : this.options.maxContexts;
+    const capacity = contexts * this.options.sequencesPerContext * this.options.contextSize;
     return { running, kvUsage: capacity > 0 ? Math.min(1, used / capacity) : 0 };
   }
 
@@ -347,5 +479,6 @@ export class ContextPool {
     this.notify();
     await Promise.allSettled([...this.creating.values()]);
     for (const pooled of [...this.contexts.values()]) await this.evict(pooled);
+    if (this.shared) await (await this.shared).context.dispose();
   }
 }

@@ -3,7 +3,6 @@ import {
   GeneralChatWrapper,
   Llama3ChatWrapper,
   Llama3_1ChatWrapper,
-  getLlama,
   LlamaLogLevel,
   LlamaGrammarEvaluationState,
   LlamaText,
@@ -13,6 +12,7 @@ import {
   type Token,
 } from 'node-llama-cpp';
 import { availableCpus } from './cpuBudget.js';
+import { describeCapabilities, loadLlama, type EngineCapabilities } from './nativeBinding.js';
 import { NativeMemoryGuard } from './nativeMemoryGuard.js';
 import { ContextPool, type AdapterRef } from './ContextPool.js';
 import { GrammarCache, type CompiledGrammar } from './GrammarCache.js';
@@ -20,6 +20,7 @@ import { GrammarFastForward, nativeGrammarState } from './GrammarFastForward.js'
 import { ContextOverflowError, EngineError, EngineUnavailableError } from './engineErrors.js';
 
 export type { AdapterRef } from './ContextPool.js';
+export type { EngineCapabilities } from './nativeBinding.js';
 export type { Token } from 'node-llama-cpp';
 
 export interface EngineOptions {
@@ -37,6 +38,8 @@ export interface EngineOptions {
   grammarCacheBytes?: number;
   maxContexts: number;
   maxWaiting: number;
+  /** 'auto': adaptd's patched native build when one is cached for this backend (scripts/build-native.sh); 'off': node-llama-cpp's prebuilt binary. */
+  nativeEngine?: 'auto' | 'off';
   llamaLogs: boolean;
   log: (message: string) => void;
 }
@@ -112,11 +115,14 @@ export class LlamaEngine {
     readonly contextSize: number,
     readonly contextMemory: ContextMemoryEstimate,
     readonly grammars: GrammarCache,
+    /** What the loaded native engine can do (per-sequence LoRA or a context per adapter set); logged at start. */
+    readonly capabilities: EngineCapabilities,
   ) {}
 
   static async load(options: EngineOptions): Promise<LlamaEngine> {
     const threads = options.threads > 0 ? options.threads : availableCpus();
-    const llama = await getLlama({
+    const { llama, capabilities } = await loadLlama({
+      native: options.nativeEngine ?? 'auto',
       gpu: options.gpu === 'off' ? false : options.gpu,
       build: 'never',
       maxThreads: threads,
@@ -148,10 +154,12 @@ export class LlamaEngine {
       minThreads: minDecodeThreads(threads),
       maxContexts: options.maxContexts,
       maxWaiting: options.maxWaiting,
+      perSequenceLora: capabilities.perSequenceLora,
     });
+    options.log(describeCapabilities(capabilities));
     const memory = await estimateContextMemory(model, contextSize, options);
     const grammars = new GrammarCache(llama, { fastForward: options.grammarFastForward ?? true, maxBytes: options.grammarCacheBytes ?? 64 * 2 ** 20 });
-    return new LlamaEngine(llama, model, pool, info, contextSize, memory, grammars);
+    return new LlamaEngine(llama, model, pool, info, contextSize, memory, grammars, capabilities);
   }
 
   tokenize(segments: PromptSegment[]): Token[] {

@@ -15,6 +15,7 @@ export function engineOptions(config: ServerConfig, modelPath: string): EngineOp
     grammarCacheBytes: config.grammarCacheBytes,
     maxContexts: config.maxResidentAdapters,
     maxWaiting: config.maxQueue,
+    nativeEngine: config.nativeEngine,
     llamaLogs: config.llamaLogs,
     log: (message) => process.stderr.write(`${message}\n`),
   };

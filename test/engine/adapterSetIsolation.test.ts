@@ -1,39 +1,10 @@
 import t from 'tap';
-import { ensureTestModels } from '../../scripts/generate-test-models.js';
-import { LlamaEngine, type AdapterRef, type Token } from '../../src/engine/LlamaEngine.js';
+import { behaviourAdapter as adapter, greedyAnswer as answer, loadBehaviourEngine } from '../helpers/behaviourEngine.js';
 
 // Prompt-prefix reuse must stay inside one adapter set: a cached prefix was computed with that set's LoRA
-// applied, so handing it to another set would give that set's requests wrong answers.
-const models = ensureTestModels();
-const adapter = (name: string): AdapterRef => ({ name, filePath: models.adapters[name], version: 'test', scale: 1 });
-const load = () =>
-  LlamaEngine.load({
-    modelPath: models.behaviourModel,
-    gpu: 'off',
-    gpuLayers: 0,
-    threads: 1,
-    contextSize: 256,
-    sequencesPerContext: 2,
-    batchSize: 128,
-    maxContexts: 4,
-    maxWaiting: 16,
-    llamaLogs: false,
-    log: () => {},
-  });
-
-async function answer(engine: LlamaEngine, adapters: AdapterRef[], promptTokens: Token[]): Promise<string> {
-  let text = '';
-  const events = engine.generate({
-    adapters,
-    promptTokens,
-    maxTokens: 4,
-    sampling: { temperature: 0, topP: 1, presencePenalty: 0, frequencyPenalty: 0 },
-    stop: [],
-    signal: new AbortController().signal,
-  });
-  for await (const event of events) if (event.type === 'text') text += event.text;
-  return text;
-}
+// applied, so handing it to another set would give that set's requests wrong answers. This is the
+// context-per-adapter-set path; test/engine/perSequenceLora.test.ts covers the shared context's.
+const load = () => loadBehaviourEngine({ nativeEngine: 'off' });
 
 t.test('a request of another adapter set never starts from the KV cache of this one', async (t) => {
   const engine = await load();

@@ -1,0 +1,76 @@
+import t from 'tap';
+import type { AdapterRef } from '../../src/engine/LlamaEngine.js';
+import { findNativeBuild } from '../../src/engine/nativeBinding.js';
+import { behaviourAdapter as adapter, greedyAnswer as answer, loadBehaviourEngine } from '../helpers/behaviourEngine.js';
+
+// Per-sequence LoRA (adaptd's patched native build): every adapter set shares one context, and requests on different
+// adapters are decoded in the same batches. The behaviour model's greedy output names the adapters applied to it,
+// so a request's answer shows whether another sequence's adapter leaked into its tokens.
+const load = (nativeEngine: 'auto' | 'off') => loadBehaviourEngine({ nativeEngine, sequencesPerContext: 4 });
+// CI builds it (.ci/run); elsewhere these tests say what to run.
+const noPatchedBuild = (await findNativeBuild('cpu'))
+  ? false
+  : 'no patched native build for this tree in the cache: run scripts/build-native.sh (about 20 minutes cold on 2 cores)';
+
+t.test('without the patched build the engine says so and keeps a context per adapter set', async (t) => {
+  const engine = await load('off');
+  t.teardown(() => engine.close());
+  t.match(engine.capabilities, { binary: 'prebuilt', perSequenceLora: false });
+  const prompt = engine.tokenize([{ text: 'Name yourself.', special: false }]);
+  const [a, b] = [await engine.pool.acquire([adapter('A')], prompt, new AbortController().signal), await engine.pool.acquire([adapter('B')], prompt, new AbortController().signal)];
+  t.not(a.sequence.context, b.sequence.context, 'A and B decode in contexts of their own');
+  a.release();
+  b.release();
+});
+
+t.test('with the patched build, adapters mix in one context and each request gets exactly its own', { skip: noPatchedBuild }, async (t) => {
+  const engine = await load('auto');
+  t.teardown(() => engine.close());
+  t.match(engine.capabilities, { binary: 'patched', perSequenceLora: true, batchSampling: true });
+  const prompt = engine.tokenize([{ text: 'The same long shared system prompt, then a document to label.', special: false }]);
+
+  const sets: Array<[string, AdapterRef[]]> = [
+    ['base', []],
+    ['A', [adapter('A')]],
+    ['B', [adapter('B')]],
+    ['A at 0.2', [adapter('A', 0.2)]],
+    ['A+B at 1.2', [adapter('A'), adapter('B', 1.2)]],
+  ];
+  const alone = new Map<string, string>();
+  for (const [name, adapters] of sets) alone.set(name, await answer(engine, adapters, prompt, 8));
+  t.same(Object.fromEntries(alone), { base: ' W W W W W W W W', A: ' A A A A A A A A', B: ' B B B B B B B B', 'A at 0.2': ' W W W W W W W W', 'A+B at 1.2': ' B B B B B B B B' }, 'alone, each request names its adapters');
+
+  // Four at once fill the context's four sequences: one decode per step carries all of them.
+  for (const group of [sets.slice(0, 4), sets.slice(1, 5)]) {
+    const together = await Promise.all(group.map(([, adapters]) => answer(engine, adapters, prompt, 8)));
+    group.forEach(([name], i) => t.equal(together[i], alone.get(name), `${name} inside a batch of ${group.map(([n]) => n).join(', ')} answers as alone`));
+  }
+
+  const leases = await Promise.all([[adapter('A')], [adapter('B')]].map((set) => engine.pool.acquire(set, prompt, new AbortController().signal)));
+  t.equal(leases[0].sequence.context, leases[1].sequence.context, 'A and B share one context');
+  for (const lease of leases) lease.release();
+});
+
+t.test('a cached prefix is reused only under the adapter set that computed it', { skip: noPatchedBuild }, async (t) => {
+  const engine = await load('auto');
+  t.teardown(() => engine.close());
+  const prompt = engine.tokenize([{ text: 'A prompt long enough to be worth caching across requests.', special: false }]);
+  const coldB = await load('auto').then(async (fresh) => {
+    try {
+      return await answer(fresh, [adapter('B')], prompt);
+    } finally {
+      await fresh.close();
+    }
+  });
+  // Fill every sequence with A's cache of this prompt, so B can only get a sequence A used.
+  await Promise.all(Array.from({ length: 4 }, () => answer(engine, [adapter('A')], prompt)));
+
+  const again = await engine.pool.acquire([adapter('A')], prompt, new AbortController().signal);
+  t.ok(again.sequence.compareContextTokens(prompt).firstDifferentIndex >= prompt.length - 1, 'A finds its prompt cached');
+  again.release();
+
+  const lease = await engine.pool.acquire([adapter('B')], prompt, new AbortController().signal);
+  t.equal(lease.sequence.nextTokenIndex, 0, "B's sequence starts empty although A's cache of the same prompt was in it");
+  lease.release();
+  t.equal(await answer(engine, [adapter('B')], prompt), coldB, 'B after A answers exactly as B on a fresh engine');
+});

@@ -1,4 +1,6 @@
+import path from 'node:path';
 import t from 'tap';
+import { attentionAdapterPairs, BEHAVIOUR_MODEL, writeLoraAdapter } from '../../src/demo/syntheticLlama.js';
 import type { AdapterRef } from '../../src/engine/LlamaEngine.js';
 import { findNativeBuild } from '../../src/engine/nativeBinding.js';
 import { behaviourAdapter as adapter, greedyAnswer as answer, loadBehaviourEngine } from '../helpers/behaviourEngine.js';
@@ -73,4 +75,21 @@ t.test('a cached prefix is reused only under the adapter set that computed it', 
   t.equal(lease.sequence.nextTokenIndex, 0, "B's sequence starts empty although A's cache of the same prompt was in it");
   lease.release();
   t.equal(await answer(engine, [adapter('B')], prompt), coldB, 'B after A answers exactly as B on a fresh engine');
+});
+
+t.test('many adapters in one decode fit llama.cpp\'s scheduler (its capacity counts the adapters loaded)', { skip: noPatchedBuild }, async (t) => {
+  // 32 attention adapters (8 adapted weights each: about 2,000 graph nodes and leaves against a capacity of 1,024) loaded after the shared context was made, all in one decode:
+  // the scheduler's graph capacity was sized without them and aborted the process until it was re-reserved.
+  const count = 32;
+  const dir = t.testdir();
+  const adapters = Array.from({ length: count }, (_, i): AdapterRef => {
+    const filePath = path.join(dir, `attention-${i}.gguf`);
+    writeLoraAdapter(filePath, { name: `attention-${i}`, rank: 4, alpha: 4, pairs: attentionAdapterPairs(BEHAVIOUR_MODEL, 4, 500 + i) });
+    return { name: `attention-${i}`, filePath, version: 'test', scale: 1 };
+  });
+  const engine = await loadBehaviourEngine({ sequencesPerContext: count, maxContexts: count, contextSize: 64 * count });
+  t.teardown(() => engine.close());
+  const prompt = engine.tokenize([{ text: 'Many adapters at once.', special: false }]);
+  const answers = await Promise.all(adapters.map((adapter) => answer(engine, [adapter], prompt, 6)));
+  t.equal(answers.filter((text) => text.length > 0).length, count, `${count} requests on ${count} adapters answered together`);
 });

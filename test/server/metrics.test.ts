@@ -31,7 +31,9 @@ function holdStream(client: OpenAI, model: string, signal: AbortSignal) {
 }
 
 t.test('the vllm:* series the endpoint picker reads reflect what is running and waiting', async (t) => {
-  const server = await startTestServer({ model: models.behaviourModel, adapters: adaptersDirectory(t.testdir(), models, ['A', 'B']), 'model-id': 'base', 'context-size': 4096, parallel: 1, 'max-resident-adapters': 2 });
+  // A context per adapter set with one sequence each: A and B run, a second A waits. (With the patched native
+  // engine --parallel counts the shared context's sequences, of all sets together.)
+  const server = await startTestServer({ model: models.behaviourModel, adapters: adaptersDirectory(t.testdir(), models, ['A', 'B']), 'model-id': 'base', 'context-size': 4096, parallel: 1, 'max-resident-adapters': 2, 'native-engine': 'off' });
   t.teardown(server.close);
   const controller = new AbortController();
   const holds = [holdStream(server.client, 'A', controller.signal), holdStream(server.client, 'B', controller.signal)];

@@ -1,17 +1,13 @@
-import { createHash } from 'node:crypto';
 import { archText, type Arch } from './cudaCapability.js';
 
 /**
- * Which CUDA architectures a backend build compiles for, the CMake value that says so, and the cache key of the
- * result. Used by scripts/build-cuda-backend.sh (through scripts/cuda-build-plan.ts) and by the start-up check that
- * asks for a build; pure, so the arch handling is unit-tested without a GPU or a toolkit.
+ * Which CUDA architectures a CUDA build of the native engine compiles for, and the CMake value that says so. Used by
+ * scripts/build-native.sh --cuda (through scripts/cuda-build-plan.ts), whose cache key takes the CMake value; pure,
+ * so the arch handling is unit-tested without a GPU or a toolkit.
  */
 
 /** A100; RTX 30 / A10 / A40; L4 / L40S / RTX 40; H100 / H200; B200 / GB200; RTX 50 / RTX PRO 6000. */
 export const DEFAULT_CUDA_ARCHITECTURES: Arch[] = [80, 86, 89, 90, 100, 120];
-
-/** Bumped when the build recipe (CMake options, what is cached) changes, so older cached builds are not reused. */
-export const CUDA_BUILD_RECIPE = 'ggml-cuda-v1';
 
 export class CudaArchitectureError extends Error {
   override name = 'CudaArchitectureError';
@@ -61,31 +57,13 @@ export interface CudaBuildPlan {
   source: 'explicit' | 'local' | 'default';
   cmakeArchitectures: string;
   withPtx: boolean;
-  /** Names the build: the same source, toolkit, recipe and architectures give the same key. */
-  key: string;
-  /** Where the built libggml-cuda.so is kept: <cacheRoot>/cuda-<key>/. */
-  cacheDir: string;
 }
 
-export interface CudaBuildInputs {
-  request?: string;
-  localArchs: Arch[];
-  /** The llama.cpp source's commit (node-llama-cpp's bundled release). */
-  sourceId: string;
-  /** nvcc's release, e.g. "13.0": a build made by another toolkit is a different build. */
-  toolkit: string;
-  cacheRoot: string;
-}
-
-export function planCudaBuild(inputs: CudaBuildInputs): CudaBuildPlan {
-  const { archs, source } = resolveArchitectures(inputs.request, inputs.localArchs);
+/** `request`: an explicit list, "default" or "local"/nothing; `localArchs`: this machine's GPUs. */
+export function planCudaBuild(request: string | undefined, localArchs: Arch[]): CudaBuildPlan {
+  const { archs, source } = resolveArchitectures(request, localArchs);
   const withPtx = source !== 'local' && archs.length > 1;
-  const cmake = cmakeArchitectures(archs, withPtx);
-  const key = createHash('sha256')
-    .update([CUDA_BUILD_RECIPE, inputs.sourceId, inputs.toolkit, cmake].join('\n'))
-    .digest('hex')
-    .slice(0, 16);
-  return { archs, source, cmakeArchitectures: cmake, withPtx, key, cacheDir: `${inputs.cacheRoot.replace(/\/+$/, '')}/cuda-${key}` };
+  return { archs, source, cmakeArchitectures: cmakeArchitectures(archs, withPtx), withPtx };
 }
 
 /** "8.0, 9.0". */

@@ -33,7 +33,7 @@ export async function runDoctorCommand(argv: string[], io: CommandIo = processIo
       if (error instanceof ConfigError) throw new UsageError(error.message);
       throw error;
     }
-    const situation = readCudaSituation(config.gpu, config.gpuFallback);
+    const situation = readCudaSituation(config.gpu, config.gpuFallback, config.nativeEngine);
     const decision = decideCudaBackend(situation);
     // Loading is safe only with a backend that runs here (or none to check); the crash would come at the first decode.
     let engine: EngineFacts | undefined;

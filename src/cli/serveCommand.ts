@@ -18,8 +18,8 @@ export async function runServe(argv: string[]): Promise<number> {
   try {
     config = parseServerConfig(argv);
     // Before any model loads: a CUDA backend that cannot run on this GPU would abort the process on the first decode.
-    const situation = readCudaSituation(config.gpu, config.gpuFallback);
-    const probe = config.gpuProbe ? () => probeGpuDecode(ensureDemoModels(config.dataDir).modelPath, 'cuda') : undefined;
+    const situation = readCudaSituation(config.gpu, config.gpuFallback, config.nativeEngine);
+    const probe = config.gpuProbe ? () => probeGpuDecode(ensureDemoModels(config.dataDir).modelPath, 'cuda', config.nativeEngine) : undefined;
     const startup = prepareCudaBackend(situation, (line) => process.stderr.write(`${line}\n`), probe);
     config = Object.freeze({ ...config, gpu: startup.gpu });
     server = await startServer(config, (engine) => summaryLine(buildEngineReport(situation, startup, engine)));

@@ -1,10 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, openSync, readdirSync, readSync, renameSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import {
-  checkBackend,
   decideCudaBackend,
   parseDriverCudaVersion,
   parseNvccVersion,
@@ -21,20 +19,17 @@ import {
   type GpuFallback,
 } from './cudaCapability.js';
 import type { ProbeResult } from './cudaProbe.js';
+import { nativeBuilds, selectNativeBuild } from './nativeBinding.js';
 
 /**
- * The I/O around cudaCapability.ts: what nvidia-smi and nvcc say, which CUDA libraries exist, and acting on the
- * start-up decision (installing a cached build, running the build script). Nothing here loads CUDA.
+ * The I/O around cudaCapability.ts: what nvidia-smi and nvcc say, which CUDA code the engine would load (the patched
+ * engine's CUDA builds in the native cache, else node-llama-cpp's prebuilt libggml-cuda.so), and acting on the
+ * start-up decision (selecting a cached build, running scripts/build-native.sh --cuda). Nothing here loads CUDA.
  */
 
 const projectRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
-export const CUDA_BUILD_SCRIPT = path.join(projectRoot, 'scripts/build-cuda-backend.sh');
+export const NATIVE_BUILD_SCRIPT = path.join(projectRoot, 'scripts/build-native.sh');
 const TOOL_TIMEOUT_MS = 15_000;
-
-/** Where the build script caches backends (the native engine's cache): one folder per build key. */
-export function nativeCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
-  return env.ADAPTD_NATIVE_CACHE ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'adaptd', 'native');
-}
 
 function run(command: string, args: string[]): string | undefined {
   try {
@@ -72,7 +67,7 @@ export function findCudaToolkit(): CudaVersion | undefined {
   return undefined;
 }
 
-/** The CUDA backend node-llama-cpp loads: libggml-cuda.so in its CUDA binary package, if installed. */
+/** node-llama-cpp's prebuilt CUDA backend: libggml-cuda.so in its CUDA binary package, if installed. */
 export function installedCudaLibraryPath(): string | undefined {
   const arch = process.arch === 'arm64' ? 'arm64' : 'x64';
   const packageName = `@node-llama-cpp/${process.platform}-${arch}-cuda`;
@@ -99,62 +94,53 @@ export function inspectCudaLibrary(file: string): CudaLibraryInfo {
   }
 }
 
-/** Backends the build script cached (<cache>/<build>/libggml-cuda.so), newest first; unreadable ones are skipped. */
-export function cachedCudaBackends(cacheRoot = nativeCacheRoot()): CudaBackend[] {
-  if (!existsSync(cacheRoot)) return [];
-  const found: Array<{ file: string; mtime: number }> = [];
-  for (const entry of readdirSync(cacheRoot, { withFileTypes: true })) {
-    const file = path.join(cacheRoot, entry.name, 'libggml-cuda.so');
-    if (entry.isDirectory() && existsSync(file)) found.push({ file, mtime: statSync(file).mtimeMs });
-  }
-  return found
-    .sort((a, b) => b.mtime - a.mtime)
-    .flatMap(({ file }) => {
-      try {
-        return [{ path: file, origin: 'cached' as const, ...inspectCudaLibrary(file) }];
-      } catch {
-        return [];
-      }
-    });
+/**
+ * The patched engine's CUDA builds (scripts/build-native.sh --cuda), the one loadLlama loads first; each is one
+ * statically linked llama-addon.node that holds its CUDA kernels. Unreadable ones are skipped.
+ */
+export function cachedCudaBuilds(): CudaBackend[] {
+  return nativeBuilds('cuda').flatMap(({ addonPath }) => {
+    try {
+      return [{ path: addonPath, origin: 'cached' as const, ...inspectCudaLibrary(addonPath) }];
+    } catch {
+      return [];
+    }
+  });
 }
 
-export const buildCommandFor = (archs: Arch[]) => `${path.relative(process.cwd(), CUDA_BUILD_SCRIPT) || CUDA_BUILD_SCRIPT} --archs "${archs.join(';')}"`;
+export const buildCommandFor = (archs: Arch[]) =>
+  `${path.relative(process.cwd(), NATIVE_BUILD_SCRIPT) || NATIVE_BUILD_SCRIPT} --cuda --cuda-archs "${archs.join(';')}"`;
 
-/** Everything the decision needs, read from this machine. */
-export function readCudaSituation(gpu: CudaSituation['gpu'], fallback: GpuFallback): CudaSituation & { note?: string } {
+/**
+ * Everything the decision needs, read from this machine. The backend checked is the CUDA code the engine will load:
+ * the newest patched CUDA build when --native-engine auto finds one (older ones are the alternatives), else
+ * node-llama-cpp's prebuilt library. With --native-engine off only the prebuilt library can load, so a build would
+ * not help: start-up stops with the command instead of building.
+ */
+export function readCudaSituation(gpu: CudaSituation['gpu'], fallback: GpuFallback, native: 'auto' | 'off'): CudaSituation & { note?: string } {
   const cudaWanted = gpu === 'auto' || gpu === 'cuda';
   const nvidia: NvidiaGpus = cudaWanted ? probeNvidiaGpus() : { devices: [], note: `--gpu ${gpu}` };
-  const installedPath = cudaWanted ? installedCudaLibraryPath() : undefined;
+  // Patched builds only matter, and are only read, when there is a GPU to run them on.
+  const [loaded, ...alternatives] = nvidia.devices.length > 0 && native === 'auto' ? cachedCudaBuilds() : [];
+  const prebuiltPath = cudaWanted && !loaded ? installedCudaLibraryPath() : undefined;
+  const prebuilt: CudaBackend | undefined = prebuiltPath
+    ? { path: prebuiltPath, origin: 'installed', ...(existsSync(prebuiltPath) ? inspectCudaLibrary(prebuiltPath) : { images: [], missing: true }) }
+    : undefined;
   return {
     gpu,
-    fallback,
+    fallback: native === 'off' && fallback === 'build' ? 'exit' : fallback,
     devices: nvidia.devices,
     driver: nvidia.driver,
-    installed: installedPath
-      ? { path: installedPath, origin: 'installed', ...(existsSync(installedPath) ? inspectCudaLibrary(installedPath) : { images: [], missing: true }) }
-      : undefined,
-    // Cached builds only matter, and are only read, when there is a GPU to run them on.
-    cached: nvidia.devices.length > 0 ? cachedCudaBackends() : [],
+    installed: loaded ?? prebuilt,
+    cached: alternatives,
     toolkit: cudaWanted ? findCudaToolkit() : undefined,
-    buildCommand: buildCommandFor,
+    buildCommand: native === 'off' ? (archs) => `${buildCommandFor(archs)}   (and start with --native-engine auto)` : buildCommandFor,
     note: nvidia.note,
   };
 }
 
 export class GpuBackendError extends Error {
   override name = 'GpuBackendError';
-}
-
-/**
- * Puts `library` where node-llama-cpp loads its CUDA backend from; the library shipped there is kept once as
- * libggml-cuda.so.prebuilt (`npm ci` restores it anyway). Written beside and renamed, so a reader never sees half.
- */
-export function installCudaLibrary(library: string, target: string): void {
-  const prebuilt = `${target}.prebuilt`;
-  if (!existsSync(prebuilt) && existsSync(target)) copyFileSync(target, prebuilt);
-  const partial = `${target}.partial-${process.pid}`;
-  copyFileSync(library, partial);
-  renameSync(partial, target);
 }
 
 export interface CudaStartup {
@@ -181,10 +167,10 @@ export function prepareCudaBackend(initial: CudaSituation, log: (line: string) =
   let decision = decideCudaBackend(situation);
   if (decision.action === 'build') {
     log(`${decision.problem}\nbuilding a CUDA backend for this GPU (${decision.command}); this takes minutes`);
-    const built = spawnSync('bash', [CUDA_BUILD_SCRIPT, '--archs', decision.archs.join(';')], { stdio: ['ignore', 2, 2] });
-    step(`built a CUDA backend: ${decision.command} (exit status ${built.status})`);
+    const built = spawnSync('bash', [NATIVE_BUILD_SCRIPT, '--cuda-archs', decision.archs.join(';')], { stdio: ['ignore', 2, 2] });
+    step(`built the native engine for this GPU: ${decision.command} (exit status ${built.status})`);
     // Decide again on what is there now; a second failure stops with instructions instead of building again.
-    situation = readCudaSituation(gpu, 'exit');
+    situation = readCudaSituation(gpu, 'exit', 'auto');
     decision = decideCudaBackend(situation);
     if (decision.action === 'exit') throw new GpuBackendError(`the CUDA backend build did not produce one that runs here (exit status ${built.status}).\n${decision.message}`);
   }
@@ -209,24 +195,21 @@ export function prepareCudaBackend(initial: CudaSituation, log: (line: string) =
   return { ...checked, steps };
 }
 
-/** Acts on a decision that needs no more building: installs a cached build, falls back to the CPU, or stops. */
+/** Acts on a decision that needs no more building: selects a cached build, falls back to the CPU, or stops. */
 function useDecision(situation: CudaSituation, decision: CudaDecision, step: (text: string) => void): Omit<CudaStartup, 'steps'> {
   const { gpu } = situation;
   switch (decision.action) {
-    case 'install': {
-      const target = situation.installed!.path;
+    case 'select': {
       try {
-        installCudaLibrary(decision.backend.path, target);
+        selectNativeBuild(decision.backend.path);
       } catch (error) {
         throw new GpuBackendError(
-          `${decision.problem}.\nA build that runs here is cached at ${decision.backend.path}, but it cannot be put in place ` +
-            `(${(error as Error).message}): copy it over ${target} as a user who may write there.`,
+          `${decision.problem}.\nA build that runs here is cached at ${decision.backend.path}, but it cannot be selected ` +
+            `(${(error as Error).message}): start as a user who may write to ${path.dirname(decision.backend.path)}.`,
         );
       }
-      const check = checkBackend(inspectCudaLibrary(target), situation.devices, situation.driver!);
-      if (check.problem) throw new GpuBackendError(`installing ${decision.backend.path} as ${target} did not help: ${check.problem}`);
-      step(`installed the cached CUDA backend ${decision.backend.path} (built for this GPU) as ${target}`);
-      return { gpu, decision: { action: 'use', backend: { ...decision.backend, path: target, origin: 'installed' }, verdicts: check.verdicts } };
+      step(`selected the cached native engine build ${path.dirname(decision.backend.path)} (its CUDA code runs on this GPU)`);
+      return { gpu, decision: { action: 'use', backend: decision.backend, verdicts: decision.verdicts } };
     }
     case 'cpu':
       step(`serving on the CPU as --gpu-fallback cpu asks: ${decision.problem}`);

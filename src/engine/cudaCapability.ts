@@ -50,9 +50,9 @@ export interface CudaLibraryInfo {
 
 export interface CudaBackend extends CudaLibraryInfo {
   path: string;
-  /** Where it came from: node-llama-cpp's installed library, or a build cached by the build script. */
+  /** Where it came from: node-llama-cpp's prebuilt library (installed with it), or a native engine build cached by scripts/build-native.sh --cuda. */
   origin: 'installed' | 'cached';
-  /** The CUDA package is installed without this library (a pruned install): nothing runs until a build is put there. */
+  /** The CUDA package is installed without this library (a pruned install): nothing runs on the GPU until a native build is cached. */
   missing?: boolean;
 }
 
@@ -307,13 +307,16 @@ export interface CudaSituation {
   fallback: GpuFallback;
   devices: CudaDevice[];
   driver?: CudaDriver;
-  /** The library node-llama-cpp loads (undefined when its CUDA package is not installed). */
+  /**
+   * The CUDA code the engine will load: the patched engine's newest CUDA build when one is cached, else
+   * node-llama-cpp's prebuilt library (undefined when neither is there).
+   */
   installed?: CudaBackend;
-  /** Libraries the build script cached, newest first. */
+  /** The other CUDA builds cached by scripts/build-native.sh, newest first: the alternatives start-up may select. */
   cached: CudaBackend[];
   /** nvcc's version when a CUDA toolkit is present. */
   toolkit?: CudaVersion;
-  /** The shell command that builds and installs a backend for the given architectures. */
+  /** The shell command that builds the native engine for the given architectures. */
   buildCommand: (archs: Arch[]) => string;
 }
 
@@ -321,8 +324,8 @@ export type CudaDecision =
   /** Nothing to check: no NVIDIA GPU, or a backend other than CUDA was asked for. */
   | { action: 'none'; reason: string }
   | { action: 'use'; backend: CudaBackend; verdicts: CudaVerdict[] }
-  /** A cached build fits: put it where node-llama-cpp loads it from. */
-  | { action: 'install'; backend: CudaBackend; verdicts: CudaVerdict[]; problem: string }
+  /** A cached build fits: make it the one the engine loads. */
+  | { action: 'select'; backend: CudaBackend; verdicts: CudaVerdict[]; problem: string }
   | { action: 'build'; archs: Arch[]; command: string; problem: string }
   | { action: 'cpu'; problem: string }
   | { action: 'exit'; message: string };
@@ -346,7 +349,7 @@ export function decideCudaBackend(situation: CudaSituation): CudaDecision {
   if (devices.length === 0 || !driver) return { action: 'none', reason: 'no NVIDIA GPU found (nvidia-smi lists none)' };
   if (!installed) {
     return situation.gpu === 'cuda'
-      ? { action: 'exit', message: "--gpu cuda, but node-llama-cpp's CUDA package (@node-llama-cpp/linux-x64-cuda) is not installed: run `npm ci` with optional dependencies, or start with --gpu auto" }
+      ? { action: 'exit', message: "--gpu cuda, but node-llama-cpp's CUDA package (@node-llama-cpp/linux-x64-cuda) is not installed and no CUDA build of the native engine is cached: run `npm ci` with optional dependencies or scripts/build-native.sh --cuda, or start with --gpu auto" }
       : { action: 'none', reason: "node-llama-cpp's CUDA package is not installed" };
   }
   const current: { verdicts: CudaVerdict[]; problem?: string } = installed.missing
@@ -356,7 +359,7 @@ export function decideCudaBackend(situation: CudaSituation): CudaDecision {
   const problem = `the CUDA backend ${installed.path} cannot run here: ${current.problem}`;
   for (const backend of situation.cached) {
     const check = checkBackend(backend, devices, driver);
-    if (!check.problem) return { action: 'install', backend, verdicts: check.verdicts, problem };
+    if (!check.problem) return { action: 'select', backend, verdicts: check.verdicts, problem };
   }
   if (situation.fallback === 'cpu') return { action: 'cpu', problem };
   const archs = localArchitectures(devices);

@@ -15,10 +15,12 @@ export interface ProbeResult {
  * that child and not the server. Costs the child's start-up and CUDA initialisation (seconds; the first time on a
  * GPU that runs PTX, the driver's compilation, which it caches for the server).
  */
-export function probeGpuDecode(modelPath: string, gpu: 'cuda' | 'auto' | 'off', timeoutMs = 10 * 60_000): ProbeResult {
-  const child = spawnSync(process.execPath, ['--import', 'tsx', PROBE_CHILD, modelPath, gpu], { encoding: 'utf8', timeout: timeoutMs });
+export function probeGpuDecode(modelPath: string, gpu: 'cuda' | 'auto' | 'off', native: 'auto' | 'off', timeoutMs = 10 * 60_000): ProbeResult {
+  const child = spawnSync(process.execPath, ['--import', 'tsx', PROBE_CHILD, modelPath, gpu, native], { encoding: 'utf8', timeout: timeoutMs });
   const output = `${child.stdout ?? ''}${child.stderr ?? ''}`.trim();
-  if (child.status === 0 && /^decoded on /m.test(child.stdout ?? '')) return { ok: true, detail: (child.stdout ?? '').trim() };
+  // Asked for CUDA, a decode on the CPU proves nothing about the GPU.
+  const decoded = gpu === 'cuda' ? /^decoded on cuda/m : /^decoded on /m;
+  if (child.status === 0 && decoded.test(child.stdout ?? '')) return { ok: true, detail: (child.stdout ?? '').trim() };
   const ending = child.error ? child.error.message : child.signal ? `killed by ${child.signal}` : `exit status ${child.status}`;
   // The error lines, not the stack: "CUDA error: the provided PTX was compiled with an unsupported toolchain".
   const said = output.split('\n').filter((line) => line.trim() && !/^\s+at |^Node\.js v/.test(line)).slice(0, 4);

@@ -1,12 +1,14 @@
 /**
  * The child process of the start-up probe (cudaProbe.ts): loads a model with every layer on the GPU and decodes one
- * token. A backend that cannot run its kernels here aborts this process, not the server. Prints "decoded" on success.
- *   node --import tsx src/engine/cudaProbeChild.ts MODEL.gguf [cuda|auto|off]
+ * token, loaded as the server loads it (the patched native build when one is cached, else the prebuilt binary). A
+ * backend that cannot run its kernels here aborts this process, not the server. Prints "decoded on <backend>".
+ *   node --import tsx src/engine/cudaProbeChild.ts MODEL.gguf [cuda|auto|off] [auto|off]
  */
-import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
+import { LlamaLogLevel } from 'node-llama-cpp';
+import { loadLlama } from './nativeBinding.js';
 
-const [modelPath, gpu = 'cuda'] = process.argv.slice(2);
-const llama = await getLlama({ gpu: gpu === 'off' ? false : (gpu as 'cuda' | 'auto'), build: 'never', logLevel: LlamaLogLevel.error });
+const [modelPath, gpu = 'cuda', native = 'auto'] = process.argv.slice(2);
+const { llama } = await loadLlama({ native: native as 'auto' | 'off', gpu: gpu === 'off' ? false : (gpu as 'cuda' | 'auto'), build: 'never', logLevel: LlamaLogLevel.error });
 const model = await llama.loadModel({ modelPath, gpuLayers: gpu === 'off' ? 0 : 'max' });
 const context = await model.createContext({ contextSize: 64 });
 const sequence = context.getSequence();

@@ -26,7 +26,7 @@ export interface EngineReport {
   canRun: boolean | null;
   /** 'sass': machine code for the GPU; 'ptx': the driver compiles PTX at first start (minutes, then cached). */
   runsVia: 'sass' | 'ptx' | null;
-  /** What start-up does or did about the backend: use, install, build, cpu, exit, none. */
+  /** What start-up does or did about the backend: use, select, build, cpu, exit, none. */
   startup: CudaDecision['action'];
   startupSteps: string[];
   /** The backend the engine loaded ('cuda', 'vulkan', 'metal', 'cpu'); null when no engine was loaded. */
@@ -47,15 +47,15 @@ export interface EngineFacts {
 
 export function buildEngineReport(situation: CudaSituation & { note?: string }, startup: CudaStartup | { decision: CudaDecision; steps: string[] }, engine?: EngineFacts): EngineReport {
   const { decision } = startup;
-  const backend = decision.action === 'use' || decision.action === 'install' ? decision.backend : situation.installed;
+  const backend = decision.action === 'use' || decision.action === 'select' ? decision.backend : situation.installed;
   const problems: EngineReport['problems'] = [];
-  const verdicts = decision.action === 'use' || decision.action === 'install' ? decision.verdicts : [];
+  const verdicts = decision.action === 'use' || decision.action === 'select' ? decision.verdicts : [];
   const runsVia = verdicts.some((v) => v.runs && v.via === 'ptx') ? 'ptx' : verdicts.length > 0 ? 'sass' : null;
   const archs = situation.devices.map((d) => d.computeCapability);
   const buildCommand = situation.buildCommand(archs);
   if (decision.action === 'exit') problems.push({ problem: decision.message.split('\n')[0], fix: decision.message.split('\n').slice(1).join(' ').trim() });
   if (decision.action === 'build') problems.push({ problem: decision.problem, fix: `start-up builds one (CUDA toolkit ${situation.toolkit ? versionText(situation.toolkit) : ''} found): ${decision.command}` });
-  if (decision.action === 'install') problems.push({ problem: decision.problem, fix: `start-up installs the cached build ${decision.backend.path}` });
+  if (decision.action === 'select') problems.push({ problem: decision.problem, fix: `start-up selects the cached build ${decision.backend.path}` });
   if (decision.action === 'cpu') problems.push({ problem: decision.problem, fix: `serving on the CPU (--gpu-fallback cpu); for the GPU: ${buildCommand}` });
   if (runsVia === 'ptx') {
     problems.push({
@@ -87,7 +87,7 @@ export function buildEngineReport(situation: CudaSituation & { note?: string }, 
           missing: backend.missing ?? false,
         }
       : null,
-    canRun: decision.action === 'none' ? null : decision.action === 'use' || decision.action === 'install',
+    canRun: decision.action === 'none' ? null : decision.action === 'use' || decision.action === 'select',
     runsVia,
     startup: decision.action,
     startupSteps: startup.steps,

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { getLlama, getModuleVersion, Llama, type LlamaOptions as GetLlamaOptions, type LlamaContext, type LlamaContextSequence, type LlamaModel } from 'node-llama-cpp';
+import { getLlama, Llama, type LlamaOptions as GetLlamaOptions, type LlamaContext, type LlamaContextSequence, type LlamaModel } from 'node-llama-cpp';
 
 /**
  * Where node-llama-cpp's native layer comes from, and what it can do. adaptd's patched build (native/patches, built
@@ -52,22 +52,48 @@ export function patchesHash(root = repoRoot): string {
 }
 
 
-/** The cached build for this patch set, node-llama-cpp version and backend, if one was built. */
-export async function findNativeBuild(backend: 'cpu' | 'cuda', cacheRoot = nativeCacheRoot()): Promise<(NativeBuildInfo & { addonPath: string }) | undefined> {
-  if (!existsSync(cacheRoot)) return undefined;
-  const wanted = { patchesHash: patchesHash(), version: await getModuleVersion() };
+export type NativeBuild = NativeBuildInfo & { addonPath: string };
+
+/** node-llama-cpp's version, read synchronously (its package exports only its entry: dist/index.js). */
+function nodeLlamaCppVersion(): string {
+  const packageDir = path.dirname(path.dirname(require.resolve('node-llama-cpp')));
+  return (JSON.parse(readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/**
+ * The cached builds for this patch set, node-llama-cpp version and backend, the one to load first: the most recently
+ * built or selected (by its build-info.json's time). There are several CUDA builds when GPUs or arch lists differ.
+ */
+export function nativeBuilds(backend: 'cpu' | 'cuda', cacheRoot = nativeCacheRoot()): NativeBuild[] {
+  if (!existsSync(cacheRoot)) return [];
+  const wanted = { patchesHash: patchesHash(), version: nodeLlamaCppVersion() };
+  const found: Array<NativeBuild & { mtime: number }> = [];
   for (const entry of readdirSync(cacheRoot)) {
     const infoPath = path.join(cacheRoot, entry, 'build-info.json');
     const addonPath = path.join(cacheRoot, entry, 'llama-addon.node');
     if (!existsSync(infoPath) || !existsSync(addonPath)) continue;
     try {
       const info = JSON.parse(readFileSync(infoPath, 'utf8')) as NativeBuildInfo;
-      if (info.backend === backend && info.patchesHash === wanted.patchesHash && info.nodeLlamaCppVersion === wanted.version) return { ...info, addonPath };
+      if (info.backend === backend && info.patchesHash === wanted.patchesHash && info.nodeLlamaCppVersion === wanted.version) {
+        found.push({ ...info, addonPath, mtime: statSync(infoPath).mtimeMs });
+      }
     } catch {
       // a half-written or foreign folder: not ours
     }
   }
-  return undefined;
+  return found.sort((a, b) => b.mtime - a.mtime).map(({ mtime: _, ...build }) => build);
+}
+
+/** The build loadLlama loads for this backend, if one was built. */
+export const findNativeBuild = (backend: 'cpu' | 'cuda', cacheRoot = nativeCacheRoot()): NativeBuild | undefined => nativeBuilds(backend, cacheRoot)[0];
+
+/**
+ * Makes a cached build the one loaded from now on (the start-up CUDA check picks the build that runs on this GPU):
+ * the newest build-info.json wins, here and in every later start or child process.
+ */
+export function selectNativeBuild(addonPath: string): void {
+  const now = new Date();
+  utimesSync(path.join(path.dirname(addonPath), 'build-info.json'), now, now);
 }
 
 /**
@@ -79,7 +105,7 @@ export async function loadLlama(options: GetLlamaOptions & { native: 'auto' | 'o
   const { native, ...llamaOptions } = options;
   const gpuPresent = existsSync('/dev/nvidiactl');
   const backend = llamaOptions.gpu === false || !gpuPresent ? 'cpu' : 'cuda';
-  const build = native === 'off' ? undefined : await findNativeBuild(backend);
+  const build = native === 'off' ? undefined : findNativeBuild(backend);
   if (build) {
     const bindings = require(build.addonPath) as unknown;
     // Llama._create is how node-llama-cpp itself loads a binary it found (getLlama.js); it takes the bindings and

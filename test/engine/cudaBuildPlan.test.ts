@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -32,41 +32,58 @@ t.test('which architectures a build covers', async (t) => {
 t.test('the CMake value: machine code for each, PTX for the lowest only on multi-GPU builds', async (t) => {
   t.equal(cmakeArchitectures([90], false), '90-real');
   t.equal(cmakeArchitectures([80, 86, 89, 90, 100, 120], true), '80-real;86-real;89-real;90-real;100-real;120-real;80-virtual');
-  t.equal(planCudaBuild({ localArchs: [90], sourceId: 's', toolkit: '13.0', cacheRoot: '/c' }).cmakeArchitectures, '90-real');
-  t.equal(planCudaBuild({ request: 'default', localArchs: [90], sourceId: 's', toolkit: '13.0', cacheRoot: '/c' }).withPtx, true);
-  t.equal(planCudaBuild({ request: '80;90', localArchs: [], sourceId: 's', toolkit: '13.0', cacheRoot: '/c' }).cmakeArchitectures, '80-real;90-real;80-virtual');
-  t.equal(planCudaBuild({ localArchs: [86, 90], sourceId: 's', toolkit: '13.0', cacheRoot: '/c' }).cmakeArchitectures, '86-real;90-real', "this machine's GPUs: no PTX");
+  t.equal(planCudaBuild(undefined, [90]).cmakeArchitectures, '90-real');
+  t.equal(planCudaBuild('default', [90]).withPtx, true);
+  t.equal(planCudaBuild('80;90', []).cmakeArchitectures, '80-real;90-real;80-virtual');
+  t.equal(planCudaBuild(undefined, [86, 90]).cmakeArchitectures, '86-real;90-real', "this machine's GPUs: no PTX");
 });
 
-t.test('the cache key changes with source, toolkit and architectures, and nothing else', async (t) => {
-  const base = { request: '90', localArchs: [], sourceId: 'abc', toolkit: '13.0', cacheRoot: '/cache/native/' };
-  const plan = planCudaBuild(base);
-  t.match(plan.cacheDir, /^\/cache\/native\/cuda-[0-9a-f]{16}$/);
-  t.equal(planCudaBuild({ ...base, request: 'sm_90' }).key, plan.key, 'the same architectures written differently');
-  t.equal(planCudaBuild({ ...base, localArchs: [90], request: undefined }).key, plan.key, 'local 9.0 = explicit 90');
-  t.not(planCudaBuild({ ...base, sourceId: 'abd' }).key, plan.key, 'another llama.cpp source');
-  t.not(planCudaBuild({ ...base, toolkit: '13.1' }).key, plan.key, 'another toolkit');
-  t.not(planCudaBuild({ ...base, request: '80;90' }).key, plan.key, 'more architectures');
-});
+/** scripts/build-native.sh --print-plan with only a stub nvcc of the given release on PATH (none: no toolkit). */
+function printPlan(args: string[], nvccRelease?: string): string {
+  const cacheRoot = '/cache/native';
+  const tools = mkdtempSync(path.join(os.tmpdir(), 'adaptd-nvcc-'));
+  if (nvccRelease) {
+    writeFileSync(path.join(tools, 'nvcc'), `#!/bin/sh\necho "Cuda compilation tools, release ${nvccRelease}, V${nvccRelease}.0"\n`);
+    chmodSync(path.join(tools, 'nvcc'), 0o755);
+  }
+  return execFileSync('bash', ['scripts/build-native.sh', '--print-plan', ...args], {
+    encoding: 'utf8',
+    // No nvidia-smi on this PATH: "local" falls back to the default list whatever machine runs the test.
+    env: { ...process.env, ADAPTD_NATIVE_CACHE: cacheRoot, PATH: `${tools}:${path.dirname(process.execPath)}:/usr/bin:/bin` },
+  });
+}
+const cacheOf = (plan: string) => /^cache: (\S+) \(key [0-9a-f]{16}\)$/m.exec(plan)?.[1];
 
-t.test('build-cuda-backend.sh --print-plan prints the cmake command and the cache path (no toolkit or GPU needed)', async (t) => {
-  const cacheRoot = mkdtempSync(path.join(os.tmpdir(), 'adaptd-native-'));
-  const printPlan = (...args: string[]) =>
-    execFileSync('bash', ['scripts/build-cuda-backend.sh', '--print-plan', ...args], {
-      encoding: 'utf8',
-      // No nvidia-smi on this PATH: "local" falls back to the default list whatever machine runs the test.
-      env: { ...process.env, ADAPTD_NATIVE_CACHE: cacheRoot, PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin` },
-    });
-  const all = printPlan();
+t.test('build-native.sh --cuda --print-plan prints the architectures, the cmake command and the cache path (no toolkit or GPU needed)', async (t) => {
+  const all = printPlan(['--cuda'], '13.0');
+  t.match(all, /^backend: cuda /m);
   t.match(all, /^architectures: 80;86;89;90;100;120 \(default\)$/m);
-  t.match(all, /-DCMAKE_CUDA_ARCHITECTURES=80-real\\;86-real\\;89-real\\;90-real\\;100-real\\;120-real\\;80-virtual/);
-  t.match(all, new RegExp(`^cache: ${cacheRoot}/cuda-[0-9a-f]{16} \\(key [0-9a-f]{16}\\)$`, 'm'));
-  t.match(all, /--target ggml-cuda$/m);
-  const hopper = printPlan('--archs', '9.0', '--with-tools', '--no-install');
-  t.match(hopper, /^architectures: 90 \(explicit\)$/m);
+  t.match(all, /-DGGML_CUDA=ON .*-DCMAKE_CUDA_ARCHITECTURES=80-real\\;86-real\\;89-real\\;90-real\\;100-real\\;120-real\\;80-virtual/);
+  t.match(all, /^toolkit: nvcc 13\.0$/m);
+  t.match(all, /^cache: \/cache\/native\/[0-9a-f]{16} \(key [0-9a-f]{16}\)$/m, "the native engine's cache, one folder per key");
+  t.match(all, /--target llama-addon$/m);
+  const hopper = printPlan(['--cuda-archs', '9.0', '--tools'], '13.0');
+  t.match(hopper, /^architectures: 90 \(explicit\)$/m, '--cuda-archs implies --cuda');
   t.match(hopper, /-DCMAKE_CUDA_ARCHITECTURES=90-real /, 'one architecture: no PTX');
-  t.match(hopper, /--target ggml-cuda ggml-cpu llama-server$/m);
-  t.match(hopper, /^install: no$/m);
-  t.match(printPlan('90'), /^architectures: 90 \(explicit\)$/m, 'a bare list, as the script took before');
-  t.throws(() => printPlan('--archs', 'hopper'), /exit|status|Command failed/, 'a bad list exits non-zero');
+  t.match(hopper, /--target llama-addon llama-server llama-quantize llama-batched-bench$/m);
+  t.match(printPlan(['--cuda-archs', 'default', '--portable'], '13.0'), / -DGGML_NATIVE=OFF /, 'an image build: portable CPU code');
+  t.throws(() => printPlan(['--cuda-archs', 'hopper']), /exit|status|Command failed/, 'a bad list exits non-zero');
+  const cpu = printPlan([]);
+  t.match(cpu, /^backend: cpu /m);
+  t.notMatch(cpu, /GGML_CUDA|architectures:/, 'without --cuda: the CPU build as before');
+});
+
+t.test('the cache key changes with toolkit, architectures and backend, and not with how the list is written', async (t) => {
+  const hopper = cacheOf(printPlan(['--cuda-archs', '90'], '13.0'));
+  t.ok(hopper);
+  t.equal(cacheOf(printPlan(['--cuda-archs', 'sm_90'], '13.0')), hopper, 'the same architectures written differently');
+  t.equal(cacheOf(printPlan(['--cuda-archs', '90;90'], '13.0')), hopper, 'a repeated one');
+  t.not(cacheOf(printPlan(['--cuda-archs', '90'], '13.1')), hopper, 'another toolkit');
+  t.not(cacheOf(printPlan(['--cuda-archs', '80;90'], '13.0')), hopper, 'more architectures');
+  t.not(cacheOf(printPlan(['--cuda-archs', '90', '--portable'], '13.0')), hopper, 'portable CPU code');
+  t.equal(cacheOf(printPlan(['--cuda-archs', '9.0,8.0'], '13.0')), cacheOf(printPlan(['--cuda-archs', '80;90'], '13.0')), 'in any order');
+  const cpu = printPlan([]);
+  t.not(cacheOf(cpu), hopper);
+  const printDir = execFileSync('bash', ['scripts/build-native.sh', '--print-dir'], { encoding: 'utf8', env: { ...process.env, ADAPTD_NATIVE_CACHE: '/cache/native' } }).trim();
+  t.equal(cacheOf(cpu), printDir, 'the CPU plan names the folder --print-dir does');
 });

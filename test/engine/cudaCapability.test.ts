@@ -144,7 +144,7 @@ t.test('the start-up decision table', async (t) => {
     installed,
     cached: [],
     toolkit: { major: 13, minor: 0 },
-    buildCommand: (archs) => `scripts/build-cuda-backend.sh --archs "${archs.join(';')}"`,
+    buildCommand: (archs) => `scripts/build-native.sh --cuda --cuda-archs "${archs.join(';')}"`,
   };
   const decide = (change: Partial<CudaSituation>) => decideCudaBackend({ ...base, ...change });
 
@@ -158,11 +158,11 @@ t.test('the start-up decision table', async (t) => {
 
   // The installed backend cannot run on the H200 with driver 580:
   t.match(decide({ cached: [forAmpere, forHopper] }), { action: 'select', backend: { path: forHopper.path } }, 'a cached build for this GPU is used');
-  t.match(decide({}), { action: 'build', archs: [90], command: 'scripts/build-cuda-backend.sh --archs "90"' }, 'toolkit present: build');
+  t.match(decide({}), { action: 'build', archs: [90], command: 'scripts/build-native.sh --cuda --cuda-archs "90"' }, 'toolkit present: build');
   t.match(decide({ cached: [forAmpere] }), { action: 'build' }, 'a cached build for another GPU does not count');
   t.match(decide({ toolkit: undefined }), {
     action: 'exit',
-    message: /cannot run here: GPU 0 \(NVIDIA H200, compute capability 9\.0\): .*\nTo fix it, build the backend for this GPU \(it needs a CUDA toolkit.*\n {2}scripts\/build-cuda-backend\.sh --archs "90"\nor update the NVIDIA driver, or serve on the CPU: --gpu-fallback cpu/s,
+    message: /cannot run here: GPU 0 \(NVIDIA H200, compute capability 9\.0\): .*\nTo fix it, build the backend for this GPU \(it needs a CUDA toolkit.*\n {2}scripts\/build-native\.sh --cuda --cuda-archs "90"\nor update the NVIDIA driver, or serve on the CPU: --gpu-fallback cpu/s,
   });
   t.match(decide({ fallback: 'exit' }), { action: 'exit', message: /a CUDA 13\.0 toolkit is installed here/ }, '--gpu-fallback exit never builds');
   t.match(decide({ fallback: 'cpu' }), { action: 'cpu', problem: /cannot run here/ }, 'CPU only when asked');

@@ -10,10 +10,10 @@ import { processIo, UsageError, withUsage, type CommandIo } from './commandIo.js
 export const DOCTOR_USAGE = `Usage: adaptd doctor [--json] [--no-load] [serve options]
 
 Says what adaptd would run on here and what to fix: the NVIDIA GPUs (nvidia-smi), their compute capability,
-the driver and the CUDA version it supports, the CUDA toolkit, the CUDA backend node-llama-cpp loads and the
-architectures it holds, whether it can run on these GPUs (and what start-up does when it cannot), then loads
+the driver and the CUDA version it supports, the CUDA toolkit, the CUDA code the engine loads (the native
+engine's CUDA build, else node-llama-cpp's prebuilt backend) and the architectures it holds, whether it can run on these GPUs (and what start-up does when it cannot), then loads
 the model as \`adaptd serve\` would (same options; the demo model without --model) for the engine's backend,
-per-sequence LoRA, threads and memory per context. Changes nothing: builds and installs happen at start.
+per-sequence LoRA, threads and memory per context. Changes nothing: builds and build selection happen at start.
 
   --json      the report as JSON on stdout
   --no-load   skip loading the model (GPU and backend facts only)

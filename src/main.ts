@@ -47,7 +47,14 @@ export async function startServer(config: ServerConfig, summarize?: (engine: Lla
   }
   if (demo) app.log.warn(`no --model given: serving the generated demo model (${DEMO_DESCRIPTION})`);
 
-  const address = await app.listen({ host: config.host, port: config.port });
+  let address: string;
+  try {
+    address = await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    // A port in use (say) must end start-up: the loaded engine's native threads would keep the process alive.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   const url = address.replace('[::1]', 'localhost');
   let closing: Promise<void> | undefined;
   const close = () =>

@@ -1,8 +1,10 @@
+import { createServer } from 'node:net';
 import t from 'tap';
 import { freePort, serverProcess } from '../../src/bench/benchServers.js';
 import { exitReason, restartDelay } from '../../src/cli/ServeSupervisor.js';
 import { ensureTestModels } from '../../scripts/generate-test-models.js';
 import { startChildServer } from '../helpers/childServer.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const models = ensureTestModels();
 
@@ -22,16 +24,6 @@ t.test('backoff doubles with each crash inside the window, is capped, and gives 
 
 const health = async (url: string) => (await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined))?.status;
 
-async function waitFor<T>(what: string, deadlineMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${deadlineMs / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 t.test('kill -9 of the serving process: the launcher restarts it, then gives up past --max-restarts', async (t) => {
   // A fixed port, as a deployment has: the restarted process must come back where clients look for it.
   const port = await freePort();
@@ -43,7 +35,7 @@ t.test('kill -9 of the serving process: the launcher restarts it, then gives up 
   t.not(first, server.process.pid, 'the server runs in a child of the launcher');
   process.kill(first, 'SIGKILL');
   const killedAt = Date.now();
-  await waitFor('answering again', 30_000, async () => ((await health(server.url)) === 200 ? true : undefined)).catch((error) => {
+  await waitFor(async () => (await health(server.url)) === 200, { what: 'answering again', timeoutMs: 30_000, intervalMs: 200 }).catch((error) => {
     t.comment(server.output().slice(-3000));
     throw error;
   });
@@ -71,4 +63,14 @@ t.test('a start-up failure is not retried: the launcher exits with the server\'s
   await t.rejects(startChildServer({ model: 'no-such-model.gguf' }), /exited with 1 before it was ready/);
   t.ok(Date.now() - started < 60_000);
   await t.rejects(startChildServer({ 'no-such-flag': 1 }), /exited with 2 before it was ready/, 'a bad flag exits 2');
+});
+
+t.test('a port already in use ends start-up after the model has loaded, instead of leaving the process running', async (t) => {
+  const port = await freePort();
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', resolve));
+  t.teardown(() => holder.close());
+  const started = Date.now();
+  await t.rejects(startChildServer({ model: models.behaviourModel, 'context-size': 256, port }), /exited with 1 before it was ready/);
+  t.ok(Date.now() - started < 60_000, 'exits within a minute');
 });

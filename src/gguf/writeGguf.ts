@@ -15,8 +15,11 @@ export interface GgufTensorToWrite {
   /** GGML order: dims[0] is the contiguous dimension. */
   dims: number[];
   type: GgmlType;
-  /** Produced lazily so a large model never has all its weights in memory at once. */
-  data: Buffer | (() => Buffer);
+  /**
+   * Produced lazily so a large model never has all its weights in memory at once; a large tensor may come in pieces
+   * (in order), so not even one tensor need be.
+   */
+  data: Buffer | (() => Buffer | Iterable<Buffer>);
 }
 
 export interface GgufDocument {
@@ -103,13 +106,17 @@ function writeScalar(out: BufferedFileWriter, type: GgufValueType, value: GgufSc
   }
 }
 
-function tensorBytes(tensor: GgufTensorToWrite): Buffer {
+function writeTensorData(out: BufferedFileWriter, tensor: GgufTensorToWrite): void {
   const data = typeof tensor.data === 'function' ? tensor.data() : tensor.data;
-  const expected = tensorByteSize(tensor);
-  if (expected !== undefined && data.length !== expected) {
-    throw new Error(`tensor ${tensor.name}: ${data.length} bytes of data for a shape that needs ${expected}`);
+  let written = 0;
+  for (const piece of Buffer.isBuffer(data) ? [data] : data) {
+    out.write(piece);
+    written += piece.length;
   }
-  return data;
+  const expected = tensorByteSize(tensor);
+  if (expected !== undefined && written !== expected) {
+    throw new Error(`tensor ${tensor.name}: ${written} bytes of data for a shape that needs ${expected}`);
+  }
 }
 
 /**
@@ -149,7 +156,7 @@ export function writeGguf(path: string, document: GgufDocument): void {
     }
     out.padTo(alignment);
     for (const tensor of document.tensors) {
-      out.write(tensorBytes(tensor));
+      writeTensorData(out, tensor);
       out.padTo(alignment);
       out.flush();
     }

@@ -48,12 +48,13 @@ export class SafetensorsFile {
     }
   }
 
-  read(tensor: SafetensorsTensor): Buffer {
+  /** The tensor's bytes, or `length` of them from `offset` within the tensor (to convert a large one in pieces). */
+  read(tensor: SafetensorsTensor, offset = 0, length = tensor.byteLength - offset): Buffer {
     if (this.fd === undefined) throw new Error(`${this.path} is closed`);
-    const bytes = Buffer.alloc(tensor.byteLength);
+    const bytes = Buffer.alloc(length);
     let done = 0;
     while (done < bytes.length) {
-      const count = readSync(this.fd, bytes, done, bytes.length - done, tensor.start + done);
+      const count = readSync(this.fd, bytes, done, bytes.length - done, tensor.start + offset + done);
       if (count === 0) fail('truncated', `${basename(this.path)} ended while reading tensor ${tensor.name}: the file is truncated`);
       done += count;
     }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
 import { AdapterLoadError, EngineUnavailableError, QueueFullError } from './engineErrors.js';
-import { groupSampling, loadLoraHandle, setSequenceAdapters, withContextLock, type DecodeRhythm } from './nativeBinding.js';
+import { loadLoraHandle, prepareBatching, setSequenceAdapters, withContextLock, type DecodeRhythm } from './nativeBinding.js';
 
 /** One adapter of a request, resolved by the catalogue to a file and a content version. */
 export interface AdapterRef {
@@ -291,7 +291,7 @@ export class ContextPool {
       const culprit = adapters.find((a) => !this.modelLoras().has(path.resolve(a.filePath)));
       throw new AdapterLoadError(culprit?.name ?? adapters.map((a) => a.name).join('+'), error);
     }
-    const rhythm = groupSampling(context);
+    const rhythm = prepareBatching(context);
     adapters.forEach((adapter, index) => this.retainLora(loraKeys[index], path.resolve(adapter.filePath)));
     const freeSequences: LlamaContextSequence[] = [];
     for (let i = 0; i < this.options.sequencesPerContext; i++) freeSequences.push(context.getSequence());
@@ -342,7 +342,7 @@ export class ContextPool {
         threads: { ideal: this.options.threads, min: this.options.minThreads },
         failedCreationRemedy: false,
       });
-      const rhythm = groupSampling(context);
+      const rhythm = prepareBatching(context);
       const allSequences = Array.from({ length: this.options.sequencesPerContext }, () => context.getSequence());
       this.sharedResolved = { context, freeSequences: [...allSequences], allSequences, cacheKeys: new Map(), withAdapters: new Set(), gate: { preparing: 0, waiters: [] }, rhythm };
       return this.sharedResolved;

@@ -169,6 +169,32 @@ interface SamplingAddonContext {
   sampleTokens?(batchLogitIndexes: Int32Array, samplers: unknown[]): Promise<Int32Array>;
 }
 
+/** Sets up a context adaptd decodes on: batches in sequence order, and their sequences sampled together. */
+export function prepareBatching(context: LlamaContext): DecodeRhythm {
+  addInSequenceOrder(context);
+  return groupSampling(context);
+}
+
+/**
+ * Makes every decode add its sequences in ascending sequence id. node-llama-cpp adds them in the order they queued,
+ * and llama.cpp split a batch whose sequence ids were out of order into several passes over the weights: four
+ * sequences added as 1, 2, 0, 3 took 47 ms a decode against 30 ms as 0, 1, 2, 3 (150M model, one thread), and
+ * requests that started at different times kept such orders for whole answers. One queued decode per sequence is
+ * the library's rule, so only the order changes; when prompts overflow a batch, lower ids get their chunk first.
+ */
+function addInSequenceOrder(context: LlamaContext): void {
+  const internals = context as unknown as { _queuedDecodes: Array<{ sequenceId: number }>; _scheduleDecode(): void };
+  const schedule = internals._scheduleDecode.bind(context);
+  Object.defineProperty(context, '_scheduleDecode', {
+    value: () => {
+      internals._queuedDecodes.sort((a, b) => a.sequenceId - b.sequenceId);
+      schedule();
+    },
+    configurable: true,
+    writable: true,
+  });
+}
+
 /**
  * Samples the sequences of one decode together and hands their tokens back at the same moment.
  *
@@ -185,7 +211,7 @@ interface SamplingAddonContext {
  * while the others sampled: at concurrency 8, batches alternated between 7 sequences and 1 for whole answers. The
  * returned `whenDecodeSettles` lets such a sequence wait until that decode's tokens are handed out, and join them.
  */
-export function groupSampling(context: LlamaContext): DecodeRhythm {
+function groupSampling(context: LlamaContext): DecodeRhythm {
   const addon = (context as unknown as { _ctx: SamplingAddonContext & { decodeBatch(): Promise<void> } })._ctx;
   const sampleOne = addon.sampleToken.bind(addon);
   const sampleAll = addon.sampleTokens?.bind(addon);

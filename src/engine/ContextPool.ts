@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
 import { AdapterLoadError, EngineUnavailableError, QueueFullError } from './engineErrors.js';
-import { groupSampling, loadLoraHandle, setSequenceAdapters, withContextLock } from './nativeBinding.js';
+import { loadLoraHandle, prepareBatching, setSequenceAdapters, withContextLock, type DecodeRhythm } from './nativeBinding.js';
 
 /** One adapter of a request, resolved by the catalogue to a file and a content version. */
 export interface AdapterRef {
@@ -38,6 +38,7 @@ interface SharedContext {
   /** Sequences whose adapters are set natively; each adapter named adds its delta to every decode's graph. */
   withAdapters: Set<LlamaContextSequence>;
   gate: PrepareGate;
+  rhythm: DecodeRhythm;
 }
 
 /** Requests trimming a sequence's cache before they start (see `SequenceLease.prepare`), and who waits for them. */
@@ -80,6 +81,7 @@ interface PooledContext {
   stale: boolean;
   /** One per context: in the shared context all sets' requests pause for a trim, as they share its lock. */
   gate: PrepareGate;
+  rhythm: DecodeRhythm;
 }
 
 /** A sequence lent to one request; `release` returns it (its KV cache stays, for prefix reuse). */
@@ -89,12 +91,15 @@ export interface SequenceLease {
    * Runs the trimming of the sequence's cache to the new prompt. node-llama-cpp trims under the context's lock,
    * which its batch loop keeps for as long as any sequence queues another decode, so a request arriving while
    * others generate waited for all of them to finish (measured: 1.3 s at concurrency 4, one request in four).
-   * While a trim waits, generating requests pause before their next token (`whenOthersPrepared`), so the loop
+   * While a trim waits, generating requests pause before their next token (`beforeNextToken`), so the loop
    * ends after the decodes already queued and the trim runs next.
    */
   prepare<T>(work: () => Promise<T>): Promise<T>;
-  /** Undefined when no other request of this context is trimming; otherwise settles once none is. */
-  whenOthersPrepared(): Promise<void> | undefined;
+  /**
+   * What a generating request awaits, if anything, before asking for its next token: other requests' trims, then
+   * the decode running without it, so that it joins the next batch with the others (see `groupSampling`).
+   */
+  beforeNextToken(): Promise<void> | undefined;
   release(): void;
 }
 
@@ -222,7 +227,10 @@ export class ContextPool {
           }
           return work();
         }),
-      whenOthersPrepared: () => (pooled.gate.preparing === 0 ? undefined : new Promise((resolve) => pooled.gate.waiters.push(resolve))),
+      beforeNextToken: () => {
+        if (pooled.gate.preparing === 0) return pooled.rhythm.whenDecodeSettles();
+        return new Promise<void>((resolve) => pooled.gate.waiters.push(resolve)).then(() => pooled.rhythm.whenDecodeSettles());
+      },
       release: () => {
         if (released) return;
         released = true;
@@ -283,11 +291,11 @@ export class ContextPool {
       const culprit = adapters.find((a) => !this.modelLoras().has(path.resolve(a.filePath)));
       throw new AdapterLoadError(culprit?.name ?? adapters.map((a) => a.name).join('+'), error);
     }
-    groupSampling(context);
+    const rhythm = prepareBatching(context);
     adapters.forEach((adapter, index) => this.retainLora(loraKeys[index], path.resolve(adapter.filePath)));
     const freeSequences: LlamaContextSequence[] = [];
     for (let i = 0; i < this.options.sequencesPerContext; i++) freeSequences.push(context.getSequence());
-    const pooled: PooledContext = { key, adapters, context, freeSequences, allSequences: [...freeSequences], busy: 0, lastUsed: Date.now(), loraKeys, stale: false, gate: { preparing: 0, waiters: [] } };
+    const pooled: PooledContext = { key, adapters, context, freeSequences, allSequences: [...freeSequences], busy: 0, lastUsed: Date.now(), loraKeys, stale: false, gate: { preparing: 0, waiters: [] }, rhythm };
     this.contexts.set(key, pooled);
     return pooled;
   }
@@ -305,7 +313,7 @@ export class ContextPool {
     }
     adapters.forEach((adapter, index) => this.retainLora(loraKeys[index], path.resolve(adapter.filePath)));
     const sequenceLoras = { handles, scales: adapters.map((a) => a.scale) };
-    const pooled: PooledContext = { key, adapters, context: shared.context, freeSequences: shared.freeSequences, allSequences: shared.allSequences, busy: 0, lastUsed: Date.now(), loraKeys, sequenceLoras, stale: false, gate: shared.gate };
+    const pooled: PooledContext = { key, adapters, context: shared.context, freeSequences: shared.freeSequences, allSequences: shared.allSequences, busy: 0, lastUsed: Date.now(), loraKeys, sequenceLoras, stale: false, gate: shared.gate, rhythm: shared.rhythm };
     this.contexts.set(key, pooled);
     return pooled;
   }
@@ -334,9 +342,9 @@ export class ContextPool {
         threads: { ideal: this.options.threads, min: this.options.minThreads },
         failedCreationRemedy: false,
       });
-      groupSampling(context);
+      const rhythm = prepareBatching(context);
       const allSequences = Array.from({ length: this.options.sequencesPerContext }, () => context.getSequence());
-      this.sharedResolved = { context, freeSequences: [...allSequences], allSequences, cacheKeys: new Map(), withAdapters: new Set(), gate: { preparing: 0, waiters: [] } };
+      this.sharedResolved = { context, freeSequences: [...allSequences], allSequences, cacheKeys: new Map(), withAdapters: new Set(), gate: { preparing: 0, waiters: [] }, rhythm };
       return this.sharedResolved;
     })();
     return this.shared;

@@ -289,9 +289,10 @@ export class LlamaEngine {
           }
           // The sampled token is evaluated next, with any forced tokens after it in the same batch.
           evaluateNext = pendingForced.length > 0 ? [step.value, ...pendingForced] : undefined;
-          // Before asking for the next token, let a request that is waiting to trim its cache go first.
-          const othersPrepared = lease.whenOthersPrepared();
-          if (othersPrepared) await othersPrepared;
+          // Before asking for the next token, let a request that is waiting to trim its cache go first, and join
+          // the sequences of a decode running without this one instead of being decoded alone after it.
+          const pause = lease.beforeNextToken();
+          if (pause) await pause;
         }
       } finally {
         await iterator.return();

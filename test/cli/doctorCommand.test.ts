@@ -9,6 +9,7 @@ import { findNativeBuild, patchesHash } from '../../src/engine/nativeBinding.js'
 import type { EngineReport } from '../../src/engine/engineReport.js';
 import { startChildServer } from '../helpers/childServer.js';
 import { cudaLibraryElf, type FixtureImage } from '../helpers/cudaLibraryFixture.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const models = ensureTestModels();
 const small = ['--model', models.behaviourModel, '--context-size', '256'];
@@ -53,7 +54,7 @@ const cudaInstalled = Boolean(installedCudaLibraryPath());
 
 /** The server's log lines are written asynchronously: the line may follow "ready" by a moment. */
 async function logged(output: () => string, pattern: RegExp): Promise<string> {
-  for (let waited = 0; waited < 5000 && !pattern.test(output()); waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+  await waitFor(() => pattern.test(output()), { what: `a log line matching ${pattern}`, timeoutMs: 30_000 }).catch(() => undefined);
   return output();
 }
 
@@ -113,7 +114,8 @@ t.test('with --gpu-fallback cpu it serves on the CPU and logs why, in the one-li
 t.test('npm start on this machine logs the summary line', async (t) => {
   const server = await startChildServer({ model: models.behaviourModel, 'context-size': 256 }, { ADAPTD_NATIVE_CACHE: emptyCache });
   try {
-    t.match(await logged(server.output, /per context/), /; engine \w+; per-sequence LoRA \w+; \d+ threads; \d+ MiB RAM \+ \d+ MiB VRAM per context/);
+    const summary = /; engine \w+; per-sequence LoRA \w+; \d+ threads; \d+ MiB RAM \+ \d+ MiB VRAM per context/;
+    t.match(await logged(server.output, summary), summary);
   } finally {
     server.process.kill('SIGTERM');
     await server.exited;

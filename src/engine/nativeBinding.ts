@@ -34,8 +34,6 @@ export interface NativeBuildInfo {
   buildSeconds: number;
 }
 
-
-
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(import.meta.url);
 
@@ -50,7 +48,6 @@ export function patchesHash(root = repoRoot): string {
   for (const name of readdirSync(patchDir).filter((n) => n.endsWith('.patch')).sort()) hash.update(readFileSync(path.join(patchDir, name)));
   return hash.digest('hex').slice(0, 16);
 }
-
 
 export type NativeBuild = NativeBuildInfo & { addonPath: string };
 

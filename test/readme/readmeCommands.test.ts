@@ -1,10 +1,10 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { freePort } from '../../src/bench/benchServers.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 // Every shell command in README.md, run as written, in README order (a later command uses what an earlier one
@@ -99,14 +99,6 @@ function freshCopy(): string {
   }
   symlinkSync(realpathSync('node_modules'), path.join(root, 'node_modules'));
   return root;
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  probe.close();
-  return port;
 }
 
 // Its own process group, so that npm, the launcher and the server it restarts stop together.

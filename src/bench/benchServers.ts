@@ -38,7 +38,7 @@ const ADAPTD_BIN = fileURLToPath(new URL('../../bin/adaptd.js', import.meta.url)
 export const ADAPTD_BASE_ID = 'base';
 
 /** adaptd through its own CLI (`adaptd serve`), as a user runs it. */
-export async function startAdaptd(settings: ServerSettings, maxResidentAdapters: number): Promise<BenchTarget> {
+export async function startAdaptd(settings: ServerSettings, maxResidentAdapters: number, promptCacheSlots?: number): Promise<BenchTarget> {
   const args = [
     ADAPTD_BIN, 'serve',
     '--model', settings.modelPath,
@@ -49,6 +49,7 @@ export async function startAdaptd(settings: ServerSettings, maxResidentAdapters:
     '--parallel', String(settings.parallel),
     '--context-size', String(settings.contextPerSequence),
     '--max-resident-adapters', String(maxResidentAdapters),
+    ...(promptCacheSlots === undefined ? [] : ['--prompt-cache-slots', String(promptCacheSlots)]),
     '--host', '127.0.0.1',
     '--port', '0',
     '--log-level', 'warn',

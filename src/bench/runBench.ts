@@ -61,12 +61,15 @@ interface BenchPlan {
   /** Resident adapter sets of the main adaptd: every mixed adapter plus the base, so only the churn evicts. */
   mainResident: number;
   parallel: number;
+  /** adaptd's --prompt-cache-slots: one per adapter of the largest mix, so every set in rotation keeps its prompt. */
+  promptCacheSlots: number;
   contextPerSequence: number;
 }
 
 function benchPlan(options: BenchOptions): BenchPlan {
   const adapterCount = options.adapters?.length || (options.quick ? 10 : 12);
   const concurrencies = options.concurrencies ?? (options.quick ? [1, 4] : [1, 4, 8]);
+  const mixes = [2, 8].filter((mix) => mix <= adapterCount);
   return {
     adapterCount,
     decodeTokens: options.quick ? 16 : 128,
@@ -74,7 +77,7 @@ function benchPlan(options: BenchOptions): BenchPlan {
     redactorTokens: options.quick ? 8 : 32,
     requests: options.quick ? Math.min(options.requests, 4) : options.requests,
     concurrencies,
-    mixes: [2, 8].filter((mix) => mix <= adapterCount),
+    mixes,
     firstTokenAdapter: Math.min(8, adapterCount - 1),
     firstTokenWarmRuns: 3,
     churnResident: options.quick ? 2 : 4,
@@ -83,6 +86,7 @@ function benchPlan(options: BenchOptions): BenchPlan {
     mainResident: Math.min(8, adapterCount),
     // llama-server needs a slot per request in flight (-np >= concurrency); adaptd gets as many sequences.
     parallel: Math.max(4, ...concurrencies),
+    promptCacheSlots: Math.max(0, ...mixes),
     contextPerSequence: 2048,
   };
 }
@@ -138,7 +142,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   try {
     for (const name of names) {
       log(`starting ${name} (${threads} threads, ${plan.parallel} parallel, ${plan.contextPerSequence} tokens per sequence)`);
-      const target = name === 'adaptd' ? await startAdaptd(settings('adaptd'), plan.mainResident) : await startLlamaServer(binary!, settings('llama-server'));
+      const target = name === 'adaptd' ? await startAdaptd(settings('adaptd'), plan.mainResident, plan.promptCacheSlots) : await startLlamaServer(binary!, settings('llama-server'));
       targets.set(name, target);
       servers[name] = target.command;
       environment[`${name} environment`] = performanceEnvironment(target.pid);
@@ -299,6 +303,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       model: options.model ?? (options.quick ? 'behaviour model (64 wide, 2 layers; --quick)' : '150M-parameter Llama 3 architecture, F16 (512 wide, 8 layers, 128k vocabulary)'),
       adapters: options.adapters?.length ? options.adapters.join(', ') : `${plan.adapterCount} LoRAs, rank ${options.quick ? 4 : 16}, on the attention projections`,
       'parallel sequences / slots': plan.parallel,
+      'adaptd prompt-cache slots': plan.promptCacheSlots,
       'context per sequence': plan.contextPerSequence,
       'redactor requests per workload': plan.requests,
       'redactor answer tokens': plan.redactorTokens,

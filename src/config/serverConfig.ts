@@ -21,6 +21,7 @@ export const SERVER_OPTIONS = {
   threads: { schema: integer(0).default(0), help: 'CPU threads for inference (0: the CPUs this process may use, from affinity and cgroup quota)' },
   contextSize: { schema: integer(64).default(4096), help: 'context size in tokens of each sequence (prompt + completion)' },
   parallel: { schema: integer(1, 64).default(4), help: 'sequences per context: requests of one adapter set decoded together' },
+  promptCacheSlots: { schema: integer(0, 64).default(4), help: "patched engine: sequences beyond --parallel that run nothing and keep the cached prompts of adapter sets not running now, so a set rotated back in reuses its prompt (a cached prompt is only reused under the adapters that computed it); each costs one sequence's KV cache (--context-size tokens)" },
   batchSize: { schema: integer(16).default(512), help: 'tokens per decode batch' },
   grammarFastForward: { schema: flag.default(true), help: 'under a grammar (JSON schema, tool calls), insert the text it forces (keys, punctuation) in one batch instead of decoding it token by token' },
   maxSchemaNodes: { schema: integer(1).default(20_000), help: 'most JSON values in one JSON schema (response_format, or one tool\'s parameters); a larger one gets a 400' },

@@ -26,6 +26,13 @@ export interface ContextPoolOptions {
    * requests on different adapters are decoded together; `maxContexts` then bounds the adapter sets kept loaded.
    */
   perSequenceLora?: boolean;
+  /**
+   * Shared context only: sequences beyond `sequencesPerContext` that run nothing but keep the cached prompts of adapter
+   * sets not running now. A prefix is reused only under the set that computed it, so with more sets in rotation
+   * than running sequences each returning set re-evaluated its whole shared prompt (8 sets over 4 sequences: the
+   * redactor's 1.4k-token prompt on most requests). At most `sequencesPerContext` sequences run at once either way.
+   */
+  promptCacheSlots?: number;
 }
 
 /** The one context all adapter sets share when adapters are applied per sequence. */
@@ -160,7 +167,7 @@ export class ContextPool {
       signal.throwIfAborted();
       const pooled = this.contexts.get(key);
       // A set in the shared context exists only once the shared context does, so no await is needed here.
-      if (pooled && pooled.freeSequences.length > 0) return this.ready(this.lend(pooled, promptTokens, this.sharedResolved));
+      if (pooled && this.canLend(pooled)) return this.ready(this.lend(pooled, promptTokens, this.sharedResolved));
       const pending = this.creating.get(key);
       if (pending) {
         await pending;
@@ -180,6 +187,12 @@ export class ContextPool {
     }
   }
 
+  /** A free sequence, and in the shared context fewer than `sequencesPerContext` running (the rest only cache). */
+  private canLend(pooled: PooledContext): boolean {
+    const running = pooled.allSequences.length - pooled.freeSequences.length;
+    return pooled.freeSequences.length > 0 && (!this.options.perSequenceLora || running < this.options.sequencesPerContext);
+  }
+
   /** In the shared context a lent sequence gets its set's adapters, and loses a cache made under others, at once. */
   private async ready(lease: SequenceLease): Promise<SequenceLease> {
     if (!this.options.perSequenceLora) return lease;
@@ -194,12 +207,13 @@ export class ContextPool {
 
   private lend(pooled: PooledContext, promptTokens: Token[], shared?: SharedContext): SequenceLease {
     // The free sequence whose cache shares the longest prefix with this prompt evaluates the fewest tokens; in a
-    // shared context only a cache computed under the same adapter set counts.
+    // shared context only a cache computed under the same adapter set counts, and an empty sequence is taken before
+    // one holding another set's cache, then the one free longest (released sequences go to the end of the list).
     let best = 0;
-    let bestShared = -2;
+    let bestShared = -3;
     pooled.freeSequences.forEach((sequence, index) => {
       const sameSet = !shared || shared.cacheKeys.get(sequence) === pooled.key;
-      const prefix = sameSet ? sequence.compareContextTokens(promptTokens).firstDifferentIndex : -1;
+      const prefix = sameSet ? sequence.compareContextTokens(promptTokens).firstDifferentIndex : sequence.nextTokenIndex === 0 ? -1 : -2;
       if (prefix > bestShared) [best, bestShared] = [index, prefix];
     });
     const [sequence] = pooled.freeSequences.splice(best, 1);
@@ -264,7 +278,7 @@ export class ContextPool {
       if (victim) await this.disposeDetached(victim);
       const pooled = await this.createContext(key, adapters);
       // In the shared context every sequence may be busy with other sets: then this request waits like any other.
-      return pooled.freeSequences.length > 0 ? this.lend(pooled, promptTokens, this.sharedResolved) : undefined;
+      return this.canLend(pooled) ? this.lend(pooled, promptTokens, this.sharedResolved) : undefined;
     }).finally(() => {
       this.creating.delete(key);
       this.notify();
@@ -333,17 +347,22 @@ export class ContextPool {
     );
   }
 
+  /** Sequences of the shared context: those that run requests, and those that only keep other sets' prompts. */
+  private get sharedSequenceCount(): number {
+    return this.options.sequencesPerContext + (this.options.promptCacheSlots ?? 0);
+  }
+
   private sharedContext(): Promise<SharedContext> {
     this.shared ??= (async () => {
       const context = await this.model.createContext({
         contextSize: this.options.contextSize,
-        sequences: this.options.sequencesPerContext,
+        sequences: this.sharedSequenceCount,
         batchSize: this.options.batchSize,
         threads: { ideal: this.options.threads, min: this.options.minThreads },
         failedCreationRemedy: false,
       });
       const rhythm = prepareBatching(context);
-      const allSequences = Array.from({ length: this.options.sequencesPerContext }, () => context.getSequence());
+      const allSequences = Array.from({ length: this.sharedSequenceCount }, () => context.getSequence());
       this.sharedResolved = { context, freeSequences: [...allSequences], allSequences, cacheKeys: new Map(), withAdapters: new Set(), gate: { preparing: 0, waiters: [] }, rhythm };
       return this.sharedResolved;
     })();
@@ -449,8 +468,8 @@ export class ContextPool {
         used += sequence.nextTokenIndex;
       }
     }
-    const contexts = this.options.perSequenceLora ? 1 : this.options.maxContexts;
-    const capacity = contexts * this.options.sequencesPerContext * this.options.contextSize;
+    const sequences = this.options.perSequenceLora ? this.sharedSequenceCount : this.options.maxContexts * this.options.sequencesPerContext;
+    const capacity = sequences * this.options.contextSize;
     return { running, kvUsage: capacity > 0 ? Math.min(1, used / capacity) : 0 };
   }
 

@@ -31,6 +31,8 @@ export interface EngineOptions {
   threads: number;
   contextSize: number;
   sequencesPerContext: number;
+  /** Patched engine: sequences of the shared context that only keep idle adapter sets' prompts (see ContextPool). */
+  promptCacheSlots?: number;
   batchSize: number;
   /** Insert the text a grammar forces instead of decoding it token by token (default true; see GrammarFastForward). */
   grammarFastForward?: boolean;
@@ -155,9 +157,13 @@ export class LlamaEngine {
       maxContexts: options.maxContexts,
       maxWaiting: options.maxWaiting,
       perSequenceLora: capabilities.perSequenceLora,
+      promptCacheSlots: options.promptCacheSlots,
     });
     options.log(describeCapabilities(capabilities));
-    const memory = await estimateContextMemory(model, contextSize, options);
+    if (capabilities.perSequenceLora) options.log(`shared context: ${options.sequencesPerContext} sequences run requests, ${options.promptCacheSlots ?? 0} more keep the prompts of idle adapter sets (--prompt-cache-slots)`);
+    // With per-sequence LoRA there is one context, holding the prompt-cache sequences too.
+    const sequences = options.sequencesPerContext + (capabilities.perSequenceLora ? (options.promptCacheSlots ?? 0) : 0);
+    const memory = await estimateContextMemory(model, contextSize, sequences, options);
     const grammars = new GrammarCache(llama, { fastForward: options.grammarFastForward ?? true, maxBytes: options.grammarCacheBytes ?? 64 * 2 ** 20 });
     return new LlamaEngine(llama, model, pool, info, contextSize, memory, grammars, capabilities);
   }
@@ -337,11 +343,11 @@ export function libuvPoolSize(env: NodeJS.ProcessEnv = process.env): number {
 }
 
 /** node-llama-cpp's estimate for one context as the pool creates them; zero where it cannot estimate (an unusual GGUF). */
-async function estimateContextMemory(model: LlamaModel, contextSize: number, options: EngineOptions): Promise<ContextMemoryEstimate> {
+async function estimateContextMemory(model: LlamaModel, contextSize: number, sequences: number, options: EngineOptions): Promise<ContextMemoryEstimate> {
   try {
     const estimate = await model.fileInsights.estimateContextResourceRequirements({
       contextSize,
-      sequences: options.sequencesPerContext,
+      sequences,
       batchSize: options.batchSize,
       modelGpuLayers: model.gpuLayers,
     });

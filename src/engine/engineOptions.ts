@@ -10,6 +10,7 @@ export function engineOptions(config: ServerConfig, modelPath: string): EngineOp
     threads: config.threads,
     contextSize: config.contextSize,
     sequencesPerContext: config.parallel,
+    promptCacheSlots: config.promptCacheSlots,
     batchSize: config.batchSize,
     grammarFastForward: config.grammarFastForward,
     grammarCacheBytes: config.grammarCacheBytes,

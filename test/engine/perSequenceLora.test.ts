@@ -1,7 +1,7 @@
 import path from 'node:path';
 import t from 'tap';
 import { attentionAdapterPairs, BEHAVIOUR_MODEL, writeLoraAdapter } from '../../src/demo/syntheticLlama.js';
-import type { AdapterRef } from '../../src/engine/LlamaEngine.js';
+import type { AdapterRef, LlamaEngine } from '../../src/engine/LlamaEngine.js';
 import { findNativeBuild } from '../../src/engine/nativeBinding.js';
 import { behaviourAdapter as adapter, greedyAnswer as answer, loadBehaviourEngine } from '../helpers/behaviourEngine.js';
 
@@ -75,6 +75,42 @@ t.test('a cached prefix is reused only under the adapter set that computed it', 
   t.equal(lease.sequence.nextTokenIndex, 0, "B's sequence starts empty although A's cache of the same prompt was in it");
   lease.release();
   t.equal(await answer(engine, [adapter('B')], prompt), coldB, 'B after A answers exactly as B on a fresh engine');
+});
+
+t.test('prompt-cache slots keep the prompts of idle adapter sets, and only --parallel sequences run', { skip: noPatchedBuild }, async (t) => {
+  const prompt = (engine: LlamaEngine) => engine.tokenize([{ text: 'A shared system prompt that every adapter in rotation sends first.', special: false }]);
+  const sets = [[adapter('A')], [adapter('B')], [adapter('A', 0.5)], [adapter('B', 0.5)]];
+  // Four sets in rotation, one request at a time, then the first set again: is its prompt still cached?
+  const firstSetCachedAfterRotation = async (promptCacheSlots: number) => {
+    const engine = await loadBehaviourEngine({ nativeEngine: 'auto', sequencesPerContext: 2, promptCacheSlots });
+    try {
+      const tokens = prompt(engine);
+      for (const set of sets) await answer(engine, set, tokens, 2);
+      const lease = await engine.pool.acquire(sets[0], tokens, new AbortController().signal);
+      const cached = lease.sequence.compareContextTokens(tokens).firstDifferentIndex >= tokens.length - 1;
+      lease.release();
+      return cached;
+    } finally {
+      await engine.close();
+    }
+  };
+  t.equal(await firstSetCachedAfterRotation(0), false, 'two sequences: the two sets since took them over');
+  t.equal(await firstSetCachedAfterRotation(2), true, 'two sequences and two cache slots: all four sets keep their prompts');
+
+  const engine = await loadBehaviourEngine({ nativeEngine: 'auto', sequencesPerContext: 2, promptCacheSlots: 2 });
+  t.teardown(() => engine.close());
+  const tokens = prompt(engine);
+  const running = await Promise.all(sets.slice(0, 2).map((set) => engine.pool.acquire(set, tokens, new AbortController().signal)));
+  let third: Awaited<ReturnType<typeof engine.pool.acquire>> | undefined;
+  const waiting = engine.pool.acquire(sets[2], tokens, new AbortController().signal).then((lease) => (third = lease));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.equal(third, undefined, 'a third request waits although two sequences are free: they only cache');
+  t.equal(engine.pool.waiting, 1);
+  running[0].release();
+  await waiting;
+  t.ok(third, 'it runs once one of the two running requests ends');
+  third!.release();
+  running[1].release();
 });
 
 t.test('many adapters in one decode fit llama.cpp\'s scheduler (its capacity counts the adapters loaded)', { skip: noPatchedBuild }, async (t) => {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { availableCpus } from '../engine/cpuBudget.js';
@@ -7,7 +7,7 @@ import { loadRedactorSpec } from '../redaction/redactCall/redactorSpec.js';
 import { benchAdapterName, ensureBenchModels, type BenchModels } from './benchModels.js';
 import { rateFigure, type BenchCheck, type BenchFigure, type BenchReport } from './benchReport.js';
 import { alternatingAdapters, benchDocuments, redactorPrompt } from './benchRequests.js';
-import { performanceEnvironment, startAdaptd, startLlamaServer, type BenchTarget, type BenchTargetName, type ServerSettings } from './benchServers.js';
+import { performanceEnvironment, processMemory, startAdaptd, startLlamaServer, type BenchTarget, type BenchTargetName, type ServerSettings } from './benchServers.js';
 import type { WorkloadStats } from './benchStats.js';
 import { aggregateWorkload, churnWorkload, decodeWorkload, firstTokenWorkload, redactorWorkload, type BenchInputs } from './benchWorkloads.js';
 import { findOrBuildLlamaServer } from './llamaServerBinary.js';
@@ -94,6 +94,7 @@ function benchPlan(options: BenchOptions): BenchPlan {
 /** Memory may exceed the resident-set reference by this share before the churn counts as unbounded. */
 const RSS_TOLERANCE = 0.1;
 const WARM_FIRST_TOKEN_SHARE = 0.15;
+const MIXED_RSS_SLACK_MIB = 64;
 
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const started = Date.now();
@@ -189,6 +190,9 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 
     const aggregateMix = Math.min(AGGREGATE_MIX, plan.adapterCount);
     const ownAggregate = new Map<string, number>();
+    // adaptd's RSS after one adapter at every concurrency (the context warm) and after the mix: the mixed sets
+    // may add their adapters' weights and little else.
+    const ownRssAfter = new Map<number, number>();
     for (const adapters of runs('aggregate') ? [1, aggregateMix] : []) {
       for (const concurrency of plan.concurrencies) {
         const label = `aggregate, plain chat, ${AGGREGATE_ANSWER_TOKENS}-token answers, ${adapters === 1 ? '1 adapter' : `${adapters} adapters mixed`}, concurrency ${concurrency}`;
@@ -199,6 +203,18 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         figures.push({ workload: label, metric: 'tokens/s', better: 'higher', ...pair(results, (a) => a.tokensPerSecond), target });
         if (results.adaptd) ownAggregate.set(`${adapters}/${concurrency}`, results.adaptd.tokensPerSecond);
       }
+      const adaptd = targets.get('adaptd');
+      if (adaptd) ownRssAfter.set(adapters, processMemory(adaptd.pid).rssMiB);
+    }
+    const [warmRss, mixedRss] = [ownRssAfter.get(1), ownRssAfter.get(aggregateMix)];
+    if (warmRss !== undefined && mixedRss !== undefined && aggregateMix > 1) {
+      const weightsMiB = models.adapterPaths.slice(0, aggregateMix).reduce((sum, file) => sum + statSync(file).size, 0) / 2 ** 20;
+      const bound = warmRss + weightsMiB + MIXED_RSS_SLACK_MIB;
+      checks.push({
+        name: `adaptd resident memory with ${aggregateMix} adapter sets in use ≤ warm start-up + their weights + ${MIXED_RSS_SLACK_MIB} MiB`,
+        passed: mixedRss <= bound,
+        detail: `RSS ${mixedRss.toFixed(0)} MiB after the mixed workloads ≤ ${bound.toFixed(0)} MiB (${warmRss.toFixed(0)} MiB after one adapter + ${weightsMiB.toFixed(1)} MiB of adapters + ${MIXED_RSS_SLACK_MIB})`,
+      });
     }
     for (const concurrency of plan.concurrencies.filter((c) => c >= 8)) {
       const one = ownAggregate.get(`1/${concurrency}`);

@@ -28,8 +28,9 @@ t.test('adaptd bench --quick --only adaptd runs every workload and writes both r
   }
   t.same(report.warnings.filter((w) => !w.includes('machine was busy')), [], 'every request answered with all its tokens, same prompt');
   t.equal(report.checks.find((c) => c.name.includes('no failed request'))?.passed, true, 'the churn failed no request');
-  t.ok(report.checks.some((c) => c.name.includes('resident memory')), 'the churn memory was checked');
-  t.match(report.servers.adaptd, /--threads 1 .*--max-resident-adapters 8/);
+  t.ok(report.checks.some((c) => c.name.startsWith('adapter churn: resident memory')), 'the churn memory was checked');
+  t.ok(report.checks.some((c) => /^adaptd resident memory with 8 adapter sets in use/.test(c.name)), 'the mixed sets\' memory was checked');
+  t.match(report.servers.adaptd, /--threads 1 .*--max-resident-adapters 8 --prompt-cache-slots 8/);
   t.match(report.servers['adaptd (churn)'], /--max-resident-adapters 2/);
   t.match(readFileSync(path.join(out, 'bench.md'), 'utf8'), '| decode, one stream, 16 tokens | tokens/s |');
   t.match(capture.stdout(), /^workload\s+metric\s+adaptd/);

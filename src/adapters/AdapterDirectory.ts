@@ -88,6 +88,7 @@ export class AdapterDirectory {
 
   private async scanOnce(): Promise<void> {
     const seen = new Set<string>();
+    const listedAt = Date.now();
     let names: string[];
     try {
       names = readdirSync(this.directory);
@@ -112,8 +113,10 @@ export class AdapterDirectory {
         this.target.onRejected?.(sourcePath, error);
       }
     }
+    // Only what the listing could have seen: an upload registered while this pass awaited a conversion was renamed
+    // into place after the listing, and dropping it made the adapter vanish until the next pass.
     for (const entry of [...this.target.entries()]) {
-      if (entry.origin !== 'api' && !seen.has(entry.name)) this.target.unregister(entry.name);
+      if (entry.origin !== 'api' && !seen.has(entry.name) && entry.registeredAt < listedAt) this.target.unregister(entry.name);
     }
     this.target.scanned();
   }

@@ -153,7 +153,8 @@ async function openRedactor(options: Options, io: CommandIo): Promise<DocumentRe
     return LocalRedactor.open(serverConfig(serverArgs, io), options.settings);
   }
   const { startServer } = await import('../main.js');
-  const flags = ['--model', options.model, '--host', '127.0.0.1', '--port', '0', '--log-level', 'error', '--parallel', String(Math.min(64, options.concurrency))];
+  // One redactor adapter set: sequences that only keep other sets' prompts would be KV cache never used.
+  const flags = ['--model', options.model, '--host', '127.0.0.1', '--port', '0', '--log-level', 'error', '--parallel', String(Math.min(64, options.concurrency)), '--prompt-cache-slots', '0'];
   const server = await startServer(serverConfig([...flags, ...(options.adapters ? ['--adapters', options.adapters] : []), ...serverArgs], io));
   return new HttpRedactor(server.url, options.settings, undefined, server.close);
 }

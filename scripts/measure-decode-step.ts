@@ -4,7 +4,10 @@
  * one job for all), and everything else (JavaScript, event-loop turns). A bare loop over node-llama-cpp's native
  * context, with no server, scheduler or HTTP: the most a server built on this binding can get per step.
  *
- *   npx tsx scripts/measure-decode-step.ts [--native auto|off] [--batches 1,4,8] [--steps 64] [--threads N]
+ *   npx tsx scripts/measure-decode-step.ts [--native auto|off] [--batches 1,4,8] [--steps 64] [--threads N] [--adapters N]
+ *
+ * --adapters N (patched build): sequence s decodes under the benchmark's LoRA s mod N (0: none), set per sequence as
+ * the server does, so one adapter against N mixed shows what mixing costs a decode.
  *
  * Uses the 150M benchmark model (generated once under models/generated/bench). Greedy sampling, as the benchmark.
  */
@@ -12,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { LlamaLogLevel } from 'node-llama-cpp';
 import { ensureBenchModels } from '../src/bench/benchModels.js';
 import { availableCpus } from '../src/engine/cpuBudget.js';
-import { describeCapabilities, loadLlama } from '../src/engine/nativeBinding.js';
+import { describeCapabilities, loadLlama, loadLoraHandle } from '../src/engine/nativeBinding.js';
 
 interface AddonContext {
   initBatch(size: number): void;
@@ -20,6 +23,7 @@ interface AddonContext {
   decodeBatch(): Promise<void>;
   sampleToken(batchLogitIndex: number, sampler: unknown): Promise<number>;
   sampleTokens?(batchLogitIndexes: Int32Array, samplers: unknown[]): Promise<Int32Array>;
+  setSequenceLoras?(sequenceId: number, loras: unknown[], scales: number[]): boolean;
 }
 interface AddonSampler {
   applyConfig(config: Record<string, unknown>): void;
@@ -32,22 +36,26 @@ const { values } = parseArgs({
     batches: { type: 'string', default: '1,4,8' },
     steps: { type: 'string', default: '64' },
     threads: { type: 'string' },
+    adapters: { type: 'string', default: '0' },
   },
 });
 const threads = values.threads ? Number(values.threads) : availableCpus();
 const steps = Number(values.steps);
-const models = ensureBenchModels('models/generated', 1, false);
+const adapterCount = Number(values.adapters);
+const models = ensureBenchModels('models/generated', Math.max(1, adapterCount), false);
 const { llama, capabilities } = await loadLlama({ native: values.native as 'auto' | 'off', gpu: false, build: 'never', maxThreads: threads, logLevel: LlamaLogLevel.error });
 console.log(describeCapabilities(capabilities));
 const model = await llama.loadModel({ modelPath: models.modelPath });
 const bindings = (llama as unknown as { _bindings: { AddonSampler: new (model: unknown) => AddonSampler } })._bindings;
 const prompt = model.tokenize('Write a long story about a lighthouse keeper.');
+const loras = await Promise.all(models.adapterPaths.slice(0, adapterCount).map((file) => loadLoraHandle(model, file)));
 
-console.log(`threads ${threads}, ${steps} steps per batch size, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}`);
+console.log(`threads ${threads}, ${steps} steps per batch size, ${adapterCount} adapters, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}`);
 console.log('B  | tokens/s | decode ms/step | sampling ms/step (per sequence) | other ms/step');
 for (const size of values.batches.split(',').map(Number)) {
   const context = await model.createContext({ contextSize: 2048, sequences: size, batchSize: 512, threads: { ideal: threads, min: threads } });
   const addon = (context as unknown as { _ctx: AddonContext })._ctx;
+  for (let s = 0; s < size && loras.length > 0; s++) addon.setSequenceLoras!(s, [loras[s % loras.length]], [1]);
   const samplers = Array.from({ length: size }, () => {
     const sampler = new bindings.AddonSampler((model as unknown as { _model: unknown })._model);
     sampler.applyConfig({ temperature: 0, topK: 40, topP: 0.95, minP: 0, seed: 1 });

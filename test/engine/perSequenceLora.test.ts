@@ -25,33 +25,41 @@ t.test('without the patched build the engine says so and keeps a context per ada
   b.release();
 });
 
-t.test('with the patched build, adapters mix in one context and each request gets exactly its own', { skip: noPatchedBuild }, async (t) => {
-  const engine = await load('auto');
-  t.teardown(() => engine.close());
-  t.match(engine.capabilities, { binary: 'patched', perSequenceLora: true, batchSampling: true });
-  const prompt = engine.tokenize([{ text: 'The same long shared system prompt, then a document to label.', special: false }]);
+// Two ways to apply several adapters in one decode: stacked, each token gathering its own (the default while the
+// copies fit LLAMA_LORA_STACK_MAX_BYTES), and one pair of products per adapter (larger adapters; 0 forces it here).
+for (const [path, maxStackBytes] of [['stacked adapters', undefined], ['a product pair per adapter', '0']] as const) {
+  t.test(`with the patched build, adapters mix in one context and each request gets exactly its own (${path})`, { skip: noPatchedBuild }, async (t) => {
+    const saved = process.env.LLAMA_LORA_STACK_MAX_BYTES;
+    if (maxStackBytes === undefined) delete process.env.LLAMA_LORA_STACK_MAX_BYTES;
+    else process.env.LLAMA_LORA_STACK_MAX_BYTES = maxStackBytes;
+    t.teardown(() => (saved === undefined ? delete process.env.LLAMA_LORA_STACK_MAX_BYTES : (process.env.LLAMA_LORA_STACK_MAX_BYTES = saved)));
+    const engine = await load('auto');
+    t.teardown(() => engine.close());
+    t.match(engine.capabilities, { binary: 'patched', perSequenceLora: true, batchSampling: true });
+    const prompt = engine.tokenize([{ text: 'The same long shared system prompt, then a document to label.', special: false }]);
 
-  const sets: Array<[string, AdapterRef[]]> = [
-    ['base', []],
-    ['A', [adapter('A')]],
-    ['B', [adapter('B')]],
-    ['A at 0.2', [adapter('A', 0.2)]],
-    ['A+B at 1.2', [adapter('A'), adapter('B', 1.2)]],
-  ];
-  const alone = new Map<string, string>();
-  for (const [name, adapters] of sets) alone.set(name, await answer(engine, adapters, prompt, 8));
-  t.same(Object.fromEntries(alone), { base: ' W W W W W W W W', A: ' A A A A A A A A', B: ' B B B B B B B B', 'A at 0.2': ' W W W W W W W W', 'A+B at 1.2': ' B B B B B B B B' }, 'alone, each request names its adapters');
+    const sets: Array<[string, AdapterRef[]]> = [
+      ['base', []],
+      ['A', [adapter('A')]],
+      ['B', [adapter('B')]],
+      ['A at 0.2', [adapter('A', 0.2)]],
+      ['A+B at 1.2', [adapter('A'), adapter('B', 1.2)]],
+    ];
+    const alone = new Map<string, string>();
+    for (const [name, adapters] of sets) alone.set(name, await answer(engine, adapters, prompt, 8));
+    t.same(Object.fromEntries(alone), { base: ' W W W W W W W W', A: ' A A A A A A A A', B: ' B B B B B B B B', 'A at 0.2': ' W W W W W W W W', 'A+B at 1.2': ' B B B B B B B B' }, 'alone, each request names its adapters');
 
-  // Four at once fill the context's four sequences: one decode per step carries all of them.
-  for (const group of [sets.slice(0, 4), sets.slice(1, 5)]) {
-    const together = await Promise.all(group.map(([, adapters]) => answer(engine, adapters, prompt, 8)));
-    group.forEach(([name], i) => t.equal(together[i], alone.get(name), `${name} inside a batch of ${group.map(([n]) => n).join(', ')} answers as alone`));
-  }
+    // Four at once fill the context's four sequences: one decode per step carries all of them.
+    for (const group of [sets.slice(0, 4), sets.slice(1, 5)]) {
+      const together = await Promise.all(group.map(([, adapters]) => answer(engine, adapters, prompt, 8)));
+      group.forEach(([name], i) => t.equal(together[i], alone.get(name), `${name} inside a batch of ${group.map(([n]) => n).join(', ')} answers as alone`));
+    }
 
-  const leases = await Promise.all([[adapter('A')], [adapter('B')]].map((set) => engine.pool.acquire(set, prompt, new AbortController().signal)));
-  t.equal(leases[0].sequence.context, leases[1].sequence.context, 'A and B share one context');
-  for (const lease of leases) lease.release();
-});
+    const leases = await Promise.all([[adapter('A')], [adapter('B')]].map((set) => engine.pool.acquire(set, prompt, new AbortController().signal)));
+    t.equal(leases[0].sequence.context, leases[1].sequence.context, 'A and B share one context');
+    for (const lease of leases) lease.release();
+  });
+}
 
 t.test('a cached prefix is reused only under the adapter set that computed it', { skip: noPatchedBuild }, async (t) => {
   const engine = await load('auto');

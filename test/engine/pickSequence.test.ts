@@ -2,7 +2,7 @@ import t from 'tap';
 import { pickSequence, WORTHWHILE_PREFIX, type SequenceCandidate } from '../../src/engine/ContextPool.js';
 
 // Which free sequence of the shared context a request runs on: a worthwhile cached prefix of its own adapter set
-// first, then an empty sequence before another set's cache, then the one that keeps the running ids closest.
+// first, then the one that keeps the running ids closest, then an empty sequence before another set's cache.
 const other = (id: number): SequenceCandidate => ({ id, cachedPrefix: undefined, empty: false });
 const empty = (id: number): SequenceCandidate => ({ id, cachedPrefix: undefined, empty: true });
 const own = (id: number, cachedPrefix: number): SequenceCandidate => ({ id, cachedPrefix, empty: false });
@@ -18,10 +18,10 @@ t.test('a short prefix counts as none, so the sequence next to the running ones 
   t.equal(pickSequence([own(2, WORTHWHILE_PREFIX), empty(15)], [8, 14]), 0, 'at the threshold the prefix wins');
 });
 
-t.test("an empty sequence before another set's cache, then the least widening", async (t) => {
-  t.equal(pickSequence([other(5), empty(12)], [4, 6]), 1, "another set's cache is kept even when it is closer");
+t.test('otherwise the least widening of the running range, then an empty sequence before another set\'s cache', async (t) => {
+  t.equal(pickSequence([empty(12), other(7)], [4, 6]), 1, "another set's cache next to the running ones before a far empty one");
+  t.equal(pickSequence([other(3), empty(7)], [4, 6]), 1, "equally close: the empty one, keeping the other set's prompt");
   t.equal(pickSequence([empty(12), empty(8), empty(3)], [4, 6]), 2, 'of the empty ones, the closest');
-  t.equal(pickSequence([other(12), other(3)], [4, 6]), 1, "of other sets' caches, the closest");
   t.equal(pickSequence([empty(9), empty(3)], []), 0, 'nothing running: the one free longest');
 });
 

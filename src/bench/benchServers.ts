@@ -134,8 +134,8 @@ export function serverProcess(pid: number): number {
 export function performanceEnvironment(pid: number): string {
   try {
     const variables = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-    const relevant = variables.filter((v) => /^(UV_THREADPOOL_SIZE|MALLOC_ARENA_MAX|OMP_\w+|GOMP_\w+|GGML_\w+|ADAPTD_\w+)=/.test(v) && !v.startsWith('ADAPTD_LAUNCHER_SET='));
-    return relevant.length > 0 ? relevant.sort().join(' ') : 'none of UV_THREADPOOL_SIZE, MALLOC_ARENA_MAX, OMP_*, GGML_*, ADAPTD_* set';
+    const relevant = variables.filter((v) => /^(UV_THREADPOOL_SIZE|MALLOC_\w+|OMP_\w+|GOMP_\w+|GGML_\w+|ADAPTD_\w+)=/.test(v) && !v.startsWith('ADAPTD_LAUNCHER_SET='));
+    return relevant.length > 0 ? relevant.sort().join(' ') : 'none of UV_THREADPOOL_SIZE, MALLOC_*, OMP_*, GGML_*, ADAPTD_* set';
   } catch {
     return 'unknown';
   }

@@ -8,6 +8,7 @@ import { startChildServer } from '../helpers/childServer.js';
 const models = ensureTestModels();
 // As a user who set neither (this test file runs in a process of its own).
 delete process.env.MALLOC_ARENA_MAX;
+delete process.env.MALLOC_MMAP_THRESHOLD_;
 delete process.env.UV_THREADPOOL_SIZE;
 
 async function servingEnvironment(env: NodeJS.ProcessEnv): Promise<string> {
@@ -20,9 +21,10 @@ async function servingEnvironment(env: NodeJS.ProcessEnv): Promise<string> {
   }
 }
 
-t.test('the serving process gets one malloc arena and a one-thread libuv pool by default', async (t) => {
+t.test('the serving process gets one malloc arena, a fixed mmap threshold and a one-thread libuv pool by default', async (t) => {
   const environment = await servingEnvironment({});
   t.match(environment, /\bMALLOC_ARENA_MAX=1\b/);
+  t.match(environment, /\bMALLOC_MMAP_THRESHOLD_=4194304\b/);
   t.match(environment, /\bUV_THREADPOOL_SIZE=1\b/);
 });
 
@@ -43,7 +45,7 @@ t.test('servers the bench starts get the user environment back, without what the
   const server = await startChildServer({ model: models.behaviourModel, 'context-size': 256 }, {});
   try {
     const environ = readFileSync(`/proc/${serverProcess(server.process.pid!)}/environ`, 'utf8').split('\0');
-    t.ok(environ.includes('ADAPTD_LAUNCHER_SET=MALLOC_ARENA_MAX,UV_THREADPOOL_SIZE'), 'the launcher says what it added');
+    t.ok(environ.includes('ADAPTD_LAUNCHER_SET=MALLOC_ARENA_MAX,MALLOC_MMAP_THRESHOLD_,UV_THREADPOOL_SIZE'), 'the launcher says what it added');
   } finally {
     server.process.kill('SIGTERM');
     await server.exited;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
 import { AdapterLoadError, EngineUnavailableError, QueueFullError } from './engineErrors.js';
-import { loadLoraHandle, prepareBatching, setSequenceAdapters, withContextLock, type DecodeRhythm } from './nativeBinding.js';
+import { loadLoraHandle, prepareBatching, sequenceId, setSequenceAdapters, withContextLock, type DecodeRhythm } from './nativeBinding.js';
 
 /** One adapter of a request, resolved by the catalogue to a file and a content version. */
 export interface AdapterRef {
@@ -100,11 +100,6 @@ export function pickSequence(candidates: SequenceCandidate[], runningIds?: numbe
     if (better(score(candidate), score(candidates[best]))) best = index;
   });
   return best;
-}
-
-/** A sequence's id in its context (node-llama-cpp keeps it private; it is the llama.cpp sequence id). */
-function sequenceId(sequence: LlamaContextSequence): number {
-  return (sequence as unknown as { _sequenceId: number })._sequenceId;
 }
 
 /** The adapters applied (scale 0 means "not applied"), in a canonical order: LoRA deltas add, so order is moot. */
@@ -250,13 +245,13 @@ export class ContextPool {
 
   private lend(pooled: PooledContext, promptTokens: Token[], shared?: SharedContext): SequenceLease {
     // In a shared context only a cache computed under the same adapter set counts (see pickSequence).
-    const runningIds = shared ? shared.allSequences.filter((sequence) => !shared.freeSequences.includes(sequence)).map(sequenceId) : [];
+    const runningIds = shared?.allSequences.filter((sequence) => !shared.freeSequences.includes(sequence)).map(sequenceId);
     const best = pickSequence(
       pooled.freeSequences.map((sequence) => {
         const sameSet = !shared || shared.cacheKeys.get(sequence) === pooled.key;
         return { id: sequenceId(sequence), cachedPrefix: sameSet ? sequence.compareContextTokens(promptTokens).firstDifferentIndex : undefined, empty: sequence.nextTokenIndex === 0 };
       }),
-      shared ? runningIds : undefined,
+      runningIds,
     );
     const [sequence] = pooled.freeSequences.splice(best, 1);
     pooled.busy++;
@@ -389,22 +384,25 @@ export class ContextPool {
     );
   }
 
-  /** Sequences of the shared context: those that run requests, and those that only keep other sets' prompts. */
-  private get sharedSequenceCount(): number {
-    return this.options.sequencesPerContext + (this.options.promptCacheSlots ?? 0);
+  /**
+   * Sequences each context holds: a context per adapter set holds `sequencesPerContext`; the shared context holds
+   * those that run requests and those that only keep other sets' prompts.
+   */
+  get sequencesPerCreatedContext(): number {
+    return this.options.sequencesPerContext + (this.options.perSequenceLora ? (this.options.promptCacheSlots ?? 0) : 0);
   }
 
   private sharedContext(): Promise<SharedContext> {
     this.shared ??= (async () => {
       const context = await this.model.createContext({
         contextSize: this.options.contextSize,
-        sequences: this.sharedSequenceCount,
+        sequences: this.sequencesPerCreatedContext,
         batchSize: this.options.batchSize,
         threads: { ideal: this.options.threads, min: this.options.minThreads },
         failedCreationRemedy: false,
       });
       const rhythm = prepareBatching(context);
-      const allSequences = Array.from({ length: this.sharedSequenceCount }, () => context.getSequence());
+      const allSequences = Array.from({ length: this.sequencesPerCreatedContext }, () => context.getSequence());
       this.sharedResolved = { context, freeSequences: [...allSequences], allSequences, cacheKeys: new Map(), withAdapters: new Set(), gate: { preparing: 0, waiters: [] }, rhythm };
       return this.sharedResolved;
     })();
@@ -510,7 +508,7 @@ export class ContextPool {
         used += sequence.nextTokenIndex;
       }
     }
-    const sequences = this.options.perSequenceLora ? this.sharedSequenceCount : this.options.maxContexts * this.options.sequencesPerContext;
+    const sequences = (this.options.perSequenceLora ? 1 : this.options.maxContexts) * this.sequencesPerCreatedContext;
     const capacity = sequences * this.options.contextSize;
     return { running, kvUsage: capacity > 0 ? Math.min(1, used / capacity) : 0 };
   }

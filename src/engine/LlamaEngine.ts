@@ -161,9 +161,7 @@ export class LlamaEngine {
     });
     options.log(describeCapabilities(capabilities));
     if (capabilities.perSequenceLora) options.log(`shared context: ${options.sequencesPerContext} sequences run requests, ${options.promptCacheSlots ?? 0} more keep the prompts of idle adapter sets (--prompt-cache-slots)`);
-    // With per-sequence LoRA there is one context, holding the prompt-cache sequences too.
-    const sequences = options.sequencesPerContext + (capabilities.perSequenceLora ? (options.promptCacheSlots ?? 0) : 0);
-    const memory = await estimateContextMemory(model, contextSize, sequences, options);
+    const memory = await estimateContextMemory(model, contextSize, pool.sequencesPerCreatedContext, options);
     const grammars = new GrammarCache(llama, { fastForward: options.grammarFastForward ?? true, maxBytes: options.grammarCacheBytes ?? 64 * 2 ** 20 });
     return new LlamaEngine(llama, model, pool, info, contextSize, memory, grammars, capabilities);
   }

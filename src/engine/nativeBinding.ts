@@ -183,8 +183,13 @@ export async function withContextLock<T>(context: LlamaContext, work: () => T | 
  */
 export function setSequenceAdapters(context: LlamaContext, sequence: LlamaContextSequence, loras: unknown[], scales: number[]): void {
   const addon = (context as unknown as { _ctx: AddonContext })._ctx;
-  const sequenceId = (sequence as unknown as { _sequenceId: number })._sequenceId;
-  if (!addon.setSequenceLoras(sequenceId, loras, scales)) throw new Error(`sequence ${sequenceId} is out of the context's range`);
+  const id = sequenceId(sequence);
+  if (!addon.setSequenceLoras(id, loras, scales)) throw new Error(`sequence ${id} is out of the context's range`);
+}
+
+/** A sequence's id in its context: llama.cpp's sequence id, which node-llama-cpp keeps private. */
+export function sequenceId(sequence: LlamaContextSequence): number {
+  return (sequence as unknown as { _sequenceId: number })._sequenceId;
 }
 
 interface SamplingAddonContext {

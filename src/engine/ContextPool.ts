@@ -1,7 +1,8 @@
 import path from 'node:path';
 import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
 import { AdapterLoadError, EngineUnavailableError, QueueFullError } from './engineErrors.js';
-import { loadLoraHandle, prepareBatching, sequenceId, setSequenceAdapters, withContextLock, type DecodeRhythm } from './nativeBinding.js';
+import { DecodeLoop } from './DecodeLoop.js';
+import { contextDriver, loadLoraHandle, sequenceId, setSequenceAdapters, withContextLock, type NativeSampler } from './nativeBinding.js';
 
 /** One adapter of a request, resolved by the catalogue to a file and a content version. */
 export interface AdapterRef {
@@ -44,24 +45,7 @@ interface SharedContext {
   cacheKeys: Map<LlamaContextSequence, string>;
   /** Sequences whose adapters are set natively; each adapter named adds its delta to every decode's graph. */
   withAdapters: Set<LlamaContextSequence>;
-  gate: PrepareGate;
-  rhythm: DecodeRhythm;
-}
-
-/** Requests trimming a sequence's cache before they start (see `SequenceLease.prepare`), and who waits for them. */
-interface PrepareGate {
-  preparing: number;
-  waiters: Array<() => void>;
-}
-
-/** Runs work that needs the context's lock while generating requests pause before their next token. */
-async function holdingGate<T>(gate: PrepareGate, work: () => Promise<T>): Promise<T> {
-  gate.preparing++;
-  try {
-    return await work();
-  } finally {
-    if (--gate.preparing === 0) for (const wake of gate.waiters.splice(0)) wake();
-  }
+  loop: DecodeLoop;
 }
 
 /** A free sequence a request could run on: its id, the prompt prefix it holds under the request's adapter set
@@ -124,27 +108,21 @@ interface PooledContext {
   sequenceLoras?: { handles: unknown[]; scales: number[] };
   /** Set when an adapter it uses was deleted or replaced: evicted as soon as it falls idle. */
   stale: boolean;
-  /** One per context: in the shared context all sets' requests pause for a trim, as they share its lock. */
-  gate: PrepareGate;
-  rhythm: DecodeRhythm;
+  /** The context's batch loop; in the shared context, the one all sets' requests decode in. */
+  loop: DecodeLoop;
 }
 
 /** A sequence lent to one request; `release` returns it (its KV cache stays, for prefix reuse). */
 export interface SequenceLease {
   sequence: LlamaContextSequence;
   /**
-   * Runs the trimming of the sequence's cache to the new prompt. node-llama-cpp trims under the context's lock,
-   * which its batch loop keeps for as long as any sequence queues another decode, so a request arriving while
-   * others generate waited for all of them to finish (measured: 1.3 s at concurrency 4, one request in four).
-   * While a trim waits, generating requests pause before their next token (`beforeNextToken`), so the loop
-   * ends after the decodes already queued and the trim runs next.
+   * Runs the trimming of the sequence's cache to the new prompt (and, in the shared context, sets its adapters).
+   * Trims take the context's lock, which the batch loop takes for each step and lets go of between steps, so a
+   * request arriving while others generate waits for one decode at most.
    */
   prepare<T>(work: () => Promise<T>): Promise<T>;
-  /**
-   * What a generating request awaits, if anything, before asking for its next token: other requests' trims, then
-   * the decode running without it, so that it joins the next batch with the others (see `groupSampling`).
-   */
-  beforeNextToken(): Promise<void> | undefined;
+  /** Evaluates tokens on the sequence in the context's batch loop (see `DecodeLoop.evaluate`). */
+  evaluate(tokens: Token[], sampler?: NativeSampler, signal?: AbortSignal): Promise<Token | undefined>;
   release(): void;
 }
 
@@ -259,29 +237,25 @@ export class ContextPool {
     let released = false;
     return {
       sequence,
-      prepare: (work) =>
-        holdingGate(pooled.gate, async () => {
-          if (shared) {
-            if (shared.cacheKeys.get(sequence) !== pooled.key) {
-              shared.cacheKeys.delete(sequence);
-              await sequence.clearHistory();
-            }
-            const { handles, scales } = pooled.sequenceLoras!;
-            await withContextLock(shared.context, () => {
-              // Idle sequences drop their adapters here, under the lock this request takes anyway: an adapter
-              // no running request uses would otherwise stay in every decode's graph.
-              for (const idle of shared.freeSequences) if (shared.withAdapters.delete(idle)) setSequenceAdapters(shared.context, idle, [], []);
-              setSequenceAdapters(shared.context, sequence, handles, scales);
-              shared.withAdapters.add(sequence);
-            });
-            shared.cacheKeys.set(sequence, pooled.key);
+      prepare: async (work) => {
+        if (shared) {
+          if (shared.cacheKeys.get(sequence) !== pooled.key) {
+            shared.cacheKeys.delete(sequence);
+            await sequence.clearHistory();
           }
-          return work();
-        }),
-      beforeNextToken: () => {
-        if (pooled.gate.preparing === 0) return pooled.rhythm.whenDecodeSettles();
-        return new Promise<void>((resolve) => pooled.gate.waiters.push(resolve)).then(() => pooled.rhythm.whenDecodeSettles());
+          const { handles, scales } = pooled.sequenceLoras!;
+          await withContextLock(shared.context, () => {
+            // Idle sequences drop their adapters here, under the lock this request takes anyway: an adapter
+            // no running request uses would otherwise stay in every decode's graph.
+            for (const idle of shared.freeSequences) if (shared.withAdapters.delete(idle)) setSequenceAdapters(shared.context, idle, [], []);
+            setSequenceAdapters(shared.context, sequence, handles, scales);
+            shared.withAdapters.add(sequence);
+          });
+          shared.cacheKeys.set(sequence, pooled.key);
+        }
+        return work();
       },
+      evaluate: (tokens, sampler, signal) => pooled.loop.evaluate(sequence, tokens, sampler, signal),
       release: () => {
         if (released) return;
         released = true;
@@ -342,11 +316,10 @@ export class ContextPool {
       const culprit = adapters.find((a) => !this.modelLoras().has(path.resolve(a.filePath)));
       throw new AdapterLoadError(culprit?.name ?? adapters.map((a) => a.name).join('+'), error);
     }
-    const rhythm = prepareBatching(context);
     adapters.forEach((adapter, index) => this.retainLora(loraKeys[index], path.resolve(adapter.filePath)));
     const freeSequences: LlamaContextSequence[] = [];
     for (let i = 0; i < this.options.sequencesPerContext; i++) freeSequences.push(context.getSequence());
-    const pooled: PooledContext = { key, adapters, context, freeSequences, allSequences: [...freeSequences], busy: 0, lastUsed: Date.now(), loraKeys, stale: false, gate: { preparing: 0, waiters: [] }, rhythm };
+    const pooled: PooledContext = { key, adapters, context, freeSequences, allSequences: [...freeSequences], busy: 0, lastUsed: Date.now(), loraKeys, stale: false, loop: new DecodeLoop(contextDriver(context)) };
     this.contexts.set(key, pooled);
     return pooled;
   }
@@ -364,24 +337,21 @@ export class ContextPool {
     }
     adapters.forEach((adapter, index) => this.retainLora(loraKeys[index], path.resolve(adapter.filePath)));
     const sequenceLoras = { handles, scales: adapters.map((a) => a.scale) };
-    const pooled: PooledContext = { key, adapters, context: shared.context, freeSequences: shared.freeSequences, allSequences: shared.allSequences, busy: 0, lastUsed: Date.now(), loraKeys, sequenceLoras, stale: false, gate: shared.gate, rhythm: shared.rhythm };
+    const pooled: PooledContext = { key, adapters, context: shared.context, freeSequences: shared.freeSequences, allSequences: shared.allSequences, busy: 0, lastUsed: Date.now(), loraKeys, sequenceLoras, stale: false, loop: shared.loop };
     this.contexts.set(key, pooled);
     return pooled;
   }
 
   /**
    * Before a set's weights are freed, no sequence may name them and no decode may be using them: the change is made
-   * under the context's lock, which the batch loop holds across each decode. Generating requests pause meanwhile
-   * (the gate), so the loop lets go of the lock after the decodes already queued.
+   * under the context's lock, which the batch loop holds across each decode and lets go of between them.
    */
   private async clearSharedSequences(): Promise<void> {
     const shared = this.sharedResolved;
     if (!shared) return;
-    await holdingGate(shared.gate, () =>
-      withContextLock(shared.context, () => {
-        for (const sequence of shared.freeSequences) if (shared.withAdapters.delete(sequence)) setSequenceAdapters(shared.context, sequence, [], []);
-      }),
-    );
+    await withContextLock(shared.context, () => {
+      for (const sequence of shared.freeSequences) if (shared.withAdapters.delete(sequence)) setSequenceAdapters(shared.context, sequence, [], []);
+    });
   }
 
   /**
@@ -401,9 +371,8 @@ export class ContextPool {
         threads: { ideal: this.options.threads, min: this.options.minThreads },
         failedCreationRemedy: false,
       });
-      const rhythm = prepareBatching(context);
       const allSequences = Array.from({ length: this.sequencesPerCreatedContext }, () => context.getSequence());
-      this.sharedResolved = { context, freeSequences: [...allSequences], allSequences, cacheKeys: new Map(), withAdapters: new Set(), gate: { preparing: 0, waiters: [] }, rhythm };
+      this.sharedResolved = { context, freeSequences: [...allSequences], allSequences, cacheKeys: new Map(), withAdapters: new Set(), loop: new DecodeLoop(contextDriver(context)) };
       return this.sharedResolved;
     })();
     return this.shared;

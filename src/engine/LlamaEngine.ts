@@ -12,7 +12,7 @@ import {
   type Token,
 } from 'node-llama-cpp';
 import { availableCpus } from './cpuBudget.js';
-import { describeCapabilities, loadLlama, type EngineCapabilities } from './nativeBinding.js';
+import { createSampler, describeCapabilities, loadLlama, type EngineCapabilities, type SamplerConfig } from './nativeBinding.js';
 import { NativeMemoryGuard } from './nativeMemoryGuard.js';
 import { ContextPool, type AdapterRef } from './ContextPool.js';
 import { GrammarCache, type CompiledGrammar } from './GrammarCache.js';
@@ -58,6 +58,34 @@ export interface SamplingOptions {
   seed?: number;
   presencePenalty: number;
   frequencyPenalty: number;
+}
+
+/**
+ * The native sampler's settings for a request. Unset, node-llama-cpp's defaults (which its evaluate applied for
+ * adaptd before): top-k 40 and top-p 0.95, narrowed by a request's own top_p below 1; greedy at temperature 0. A
+ * request without a seed gets the current second, as there.
+ */
+export function samplerConfig(sampling: SamplingOptions, grammarEvaluationState?: LlamaGrammarEvaluationState): SamplerConfig {
+  return {
+    temperature: sampling.temperature,
+    minP: 0,
+    topK: 40,
+    topP: sampling.topP < 1 ? sampling.topP : 0.95,
+    seed: Math.max(0, Math.floor(sampling.seed ?? Date.now() / 1000)),
+    grammarEvaluationState,
+  };
+}
+
+/** Presence and frequency penalties over `answerSoFar` (at least the last 64 tokens, all of a longer answer). */
+export function penaltyConfig(settings: SamplerConfig, sampling: SamplingOptions, answerSoFar: Token[]): SamplerConfig {
+  return {
+    ...settings,
+    repeatPenalty: 1,
+    repeatPenaltyMaxTokens: Math.max(64, answerSoFar.length),
+    repeatPenaltyTokens: Uint32Array.from(answerSoFar),
+    repeatPenaltyPresencePenalty: sampling.presencePenalty,
+    repeatPenaltyFrequencyPenalty: sampling.frequencyPenalty,
+  };
 }
 
 export interface GenerationRequest {
@@ -242,16 +270,8 @@ export class LlamaEngine {
       const forcedAtStart = fastForward?.forcedTokens(request.maxTokens - 1) ?? [];
       /** Inserted tokens being evaluated now; they join `generated` with the token sampled after them. */
       let pendingForced = forcedAtStart;
-      const iterator = sequence.evaluate([...promptTokens.slice(sequence.nextTokenIndex), ...forcedAtStart], {
-        temperature: sampling.temperature,
-        topP: sampling.topP < 1 ? sampling.topP : undefined,
-        seed: sampling.seed,
-        grammarEvaluationState: grammarState,
-        repeatPenalty: penalise
-          ? { punishTokens: () => [...generated, ...pendingForced], penalty: 1, presencePenalty: sampling.presencePenalty, frequencyPenalty: sampling.frequencyPenalty }
-          : undefined,
-        yieldEogToken: false,
-      });
+      const sampler = createSampler(this.model);
+      const samplerSettings = samplerConfig(sampling, grammarState);
       /** Adds tokens to the output, the first `inserted` of them forced; true when the answer is finished (a stop string or max_tokens). */
       const take = (tokens: Token[], inserted: number): boolean => {
         for (const [index, token] of tokens.entries()) {
@@ -271,15 +291,18 @@ export class LlamaEngine {
         return false;
       };
       try {
-        let evaluateNext: Token[] | undefined;
+        sampler.applyConfig(samplerSettings);
+        let evaluateNext = [...promptTokens.slice(sequence.nextTokenIndex), ...forcedAtStart];
         for (;;) {
-          const step = await iterator.next(evaluateNext);
-          if (step.done) {
+          // Penalties count every token of the answer so far, inserted ones included.
+          if (penalise) sampler.applyConfig(penaltyConfig(samplerSettings, sampling, [...generated, ...pendingForced]));
+          const token = await lease.evaluate(evaluateNext, sampler, request.signal);
+          request.signal.throwIfAborted();
+          if (token === undefined || this.model.isEogToken(token)) {
             take(pendingForced, pendingForced.length);
             break;
           }
-          request.signal.throwIfAborted();
-          if (take([...pendingForced, step.value], pendingForced.length)) break;
+          if (take([...pendingForced, token], pendingForced.length)) break;
           const text = generatedText.text;
           const safeEnd = stops.safeEnd(text);
           if (safeEnd > emitted) {
@@ -292,14 +315,11 @@ export class LlamaEngine {
             pendingForced = fastForward.forcedTokens(request.maxTokens - generated.length - 1);
           }
           // The sampled token is evaluated next, with any forced tokens after it in the same batch.
-          evaluateNext = pendingForced.length > 0 ? [step.value, ...pendingForced] : undefined;
-          // Before asking for the next token, let a request that is waiting to trim its cache go first, and join
-          // the sequences of a decode running without this one instead of being decoded alone after it.
-          const pause = lease.beforeNextToken();
-          if (pause) await pause;
+          evaluateNext = [token, ...pendingForced];
         }
       } finally {
-        await iterator.return();
+        // Every evaluation this request queued has settled: none is using the sampler now.
+        sampler.dispose();
       }
       request.signal.throwIfAborted();
       // The loop also ends when the model emits an end-of-generation token.

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { getLlama, Llama, type LlamaOptions as GetLlamaOptions, type LlamaContext, type LlamaContextSequence, type LlamaModel } from 'node-llama-cpp';
+import { getLlama, Llama, type LlamaGrammarEvaluationState, type LlamaOptions as GetLlamaOptions, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from 'node-llama-cpp';
 
 /**
  * Where node-llama-cpp's native layer comes from, and what it can do. adaptd's patched build (native/patches, built
@@ -192,119 +192,126 @@ export function sequenceId(sequence: LlamaContextSequence): number {
   return (sequence as unknown as { _sequenceId: number })._sequenceId;
 }
 
-interface SamplingAddonContext {
-  sampleToken(batchLogitIndex: number, sampler: unknown, ...details: unknown[]): Promise<number>;
-  sampleTokens?(batchLogitIndexes: Int32Array, samplers: unknown[]): Promise<Int32Array>;
+/** What adaptd's batch loop (DecodeLoop) drives on a context: node-llama-cpp's native context, directly. */
+export interface ContextDriver {
+  batchSize: number;
+  initBatch(size: number): void;
+  /** Adds a sequence's tokens at `firstTokenIndex`; returns the batch's output index of each of `logitIndexes`. */
+  addToBatch(sequenceId: number, firstTokenIndex: number, tokens: Uint32Array, logitIndexes: Uint32Array): Uint32Array;
+  /** Runs the decode of the batch built since initBatch on the context's share of threads. */
+  decodeBatch(): Promise<void>;
+  /**
+   * Samples each output of the last decode with its sampler, accepting the token into the sampler (grammar,
+   * penalties): one native call with the patched build, one per sequence with the prebuilt one. -1: none.
+   */
+  sampleTokens(outputIndexes: number[], samplers: NativeSampler[]): Promise<number[]>;
+  /** Runs one step under the context's lock (the one trims and adapter changes take) and keeps it from disposal. */
+  exclusive<T>(work: () => Promise<T>): Promise<T>;
+  /** Called when the loop falls idle: node-llama-cpp frees the context's reserved threads a moment later. */
+  idle(): void;
 }
 
-/** Sets up a context adaptd decodes on: batches in sequence order, and their sequences sampled together. */
-export function prepareBatching(context: LlamaContext): DecodeRhythm {
-  addInSequenceOrder(context);
-  return groupSampling(context);
+interface LoopAddonContext {
+  initBatch(size: number): void;
+  addToBatch(sequenceId: number, firstTokenIndex: number, tokens: Uint32Array, logitIndexes: Uint32Array): Uint32Array;
+  decodeBatch(): Promise<void>;
+  setThreads(threads: number): void;
+  sampleToken(outputIndex: number, sampler: unknown): Promise<number>;
+  sampleTokens?(outputIndexes: Int32Array, samplers: unknown[]): Promise<Int32Array>;
+}
+
+/** node-llama-cpp's bookkeeping around a decode, which its own batch loop does and adaptd's does alike. */
+interface LoopContextInternals {
+  _ctx: LoopAddonContext;
+  _batchSize: number;
+  _backendContextDisposeGuard: { createPreventDisposalHandle(): { dispose(): void } };
+  _threadSplitterConsumer?: { getAllocationToConsume(): [number, { dispose(): void }] | null | Promise<[number, { dispose(): void }] | null> };
+  _reserveThreads(): void;
+  _scheduleToFreeReservedThreads(): void;
 }
 
 /**
- * Makes every decode add its sequences in ascending sequence id. node-llama-cpp adds them in the order they queued,
- * and a batch whose sequence ids were out of order cost llama.cpp about what several decodes cost: four
- * sequences added as 1, 2, 0, 3 took 47 ms a decode against 30 ms as 0, 1, 2, 3 (150M model, one thread), and
- * requests that started at different times kept such orders for whole answers. One queued decode per sequence is
- * the library's rule, so only the order changes; when prompts overflow a batch, lower ids get their chunk first.
+ * Drives a context's decodes from adaptd (src/engine/DecodeLoop.ts) instead of node-llama-cpp's batch loop, which
+ * spent about as much JavaScript per token and sequence as a small model's decode spends computing (locks, sampler
+ * configuration, a promise chain per output, an event-loop turn before sampling): 0.5 ms of an 11 ms token on the
+ * benchmark model. The same native calls, in the same order: initBatch, addToBatch per sequence, decodeBatch on the
+ * context's share of threads (node-llama-cpp's thread splitter, as its loop uses it), then sampling.
  */
-function addInSequenceOrder(context: LlamaContext): void {
-  const internals = context as unknown as { _queuedDecodes: Array<{ sequenceId: number }>; _scheduleDecode(): void };
-  const schedule = internals._scheduleDecode.bind(context);
-  Object.defineProperty(context, '_scheduleDecode', {
-    value: () => {
-      internals._queuedDecodes.sort((a, b) => a.sequenceId - b.sequenceId);
-      schedule();
-    },
-    configurable: true,
-    writable: true,
-  });
-}
-
-/**
- * Samples the sequences of one decode together and hands their tokens back at the same moment.
- *
- * node-llama-cpp samples each sequence of a decode in its own thread-pool job and, once all are done, starts the
- * next decode with the sequences that queued their next token by then. The last sequence sampled resolved just
- * before that check, but reaches its next decode only some microtasks later, so it missed every other batch:
- * batches alternated between B-1 sequences and 1, and throughput at concurrency 4 stayed near that of one stream.
- * Calls made in the same event-loop turn (one decode's) are grouped here: one native call with the patched build
- * (sampleTokens), else node-llama-cpp's per-sequence calls; either way every sequence gets its token in the same
- * turn and queues its next one in time for the same batch. Calls that ask for probabilities keep the library's path.
- *
- * That alone keeps sequences together only while they are in step. A sequence that queued its token while a decode
- * without it was running (a request that started a step late) made the library's loop decode it alone right after,
- * while the others sampled: at concurrency 8, batches alternated between 7 sequences and 1 for whole answers. The
- * returned `whenDecodeSettles` lets such a sequence wait until that decode's tokens are handed out, and join them.
- */
-function groupSampling(context: LlamaContext): DecodeRhythm {
-  const addon = (context as unknown as { _ctx: SamplingAddonContext & { decodeBatch(): Promise<void> } })._ctx;
-  const sampleOne = addon.sampleToken.bind(addon);
+export function contextDriver(context: LlamaContext): ContextDriver {
+  const internals = context as unknown as LoopContextInternals;
+  const addon = internals._ctx;
   const sampleAll = addon.sampleTokens?.bind(addon);
-  let group: Array<{ index: number; sampler: unknown; resolve: (token: number) => void; reject: (error: unknown) => void }> = [];
-  /** The decode running now, or whose tokens are being sampled; settled once they are handed out. */
-  let decoding: { settled: Promise<void>; settle: () => void } | undefined;
-  let flushing = 0;
-  const settleDecode = () => {
-    const finished = decoding;
-    decoding = undefined;
-    finished?.settle();
-  };
-  const flush = () => {
-    const calls = group;
-    group = [];
-    flushing++;
-    const handedOut = () => {
-      // The sampled sequences resume first; a waiter resumes a turn later, as they queue their next tokens.
-      if (--flushing === 0 && group.length === 0) settleDecode();
-    };
-    if (sampleAll) {
-      sampleAll(Int32Array.from(calls.map((c) => c.index)), calls.map((c) => c.sampler))
-        .then(
-          (tokens) => calls.forEach((call, i) => call.resolve(tokens[i])),
-          (error: unknown) => calls.forEach((call) => call.reject(error)),
-        )
-        .finally(handedOut);
-      return;
-    }
-    void Promise.allSettled(calls.map((c) => sampleOne(c.index, c.sampler)))
-      .then((outcomes) =>
-        outcomes.forEach((outcome, i) => (outcome.status === 'fulfilled' ? calls[i].resolve(outcome.value) : calls[i].reject(outcome.reason))),
-      )
-      .finally(handedOut);
-  };
-  const sampleGrouped: SamplingAddonContext['sampleToken'] = (index, sampler, ...details) => {
-    if (details.length > 0) return sampleOne(index, sampler, ...details);
-    return new Promise((resolve, reject) => {
-      if (group.length === 0) setImmediate(flush);
-      group.push({ index, sampler, resolve, reject });
-    });
-  };
-  const decode = addon.decodeBatch.bind(addon);
-  const decodeTracked = () => {
-    if (!decoding) {
-      let settle = () => {};
-      const settled = new Promise<void>((resolve) => (settle = () => setImmediate(resolve)));
-      decoding = { settled, settle };
-    }
-    // The library asks for the decode's samples in the microtasks after it returns, before any other turn: if none
-    // were asked for by the next turn (a prompt chunk without logits), nothing is being handed out.
-    return decode().finally(() =>
-      setImmediate(() => {
-        if (flushing === 0 && group.length === 0) settleDecode();
+  return {
+    batchSize: internals._batchSize,
+    initBatch: (size) => addon.initBatch(size),
+    addToBatch: (sequenceId, firstTokenIndex, tokens, logitIndexes) => addon.addToBatch(sequenceId, firstTokenIndex, tokens, logitIndexes),
+    async decodeBatch() {
+      internals._reserveThreads();
+      const allocation = internals._threadSplitterConsumer?.getAllocationToConsume();
+      const [threads, share] = (allocation instanceof Promise ? await allocation : allocation) ?? [];
+      try {
+        if (threads != null) addon.setThreads(threads);
+        await addon.decodeBatch();
+      } finally {
+        share?.dispose();
+      }
+    },
+    async sampleTokens(outputIndexes, samplers) {
+      if (sampleAll) return Array.from(await sampleAll(Int32Array.from(outputIndexes), samplers.map((s) => s.native)));
+      return Promise.all(outputIndexes.map((index, i) => addon.sampleToken(index, samplers[i].native)));
+    },
+    exclusive: (work) =>
+      withContextLock(context, async () => {
+        const undisposed = internals._backendContextDisposeGuard.createPreventDisposalHandle();
+        try {
+          return await work();
+        } finally {
+          undisposed.dispose();
+        }
       }),
-    );
+    idle: () => internals._scheduleToFreeReservedThreads(),
   };
-  // The addon's methods are read-only on its prototype; an own property of this instance takes precedence.
-  Object.defineProperty(addon, 'sampleToken', { value: sampleGrouped, configurable: true, writable: true });
-  Object.defineProperty(addon, 'decodeBatch', { value: decodeTracked, configurable: true, writable: true });
-  return { whenDecodeSettles: () => decoding?.settled };
 }
 
-/** When a sequence that has its token may ask for the next one without missing the batch (see `groupSampling`). */
-export interface DecodeRhythm {
-  /** Undefined when no decode is running or being sampled; otherwise settles a turn after its tokens are handed out. */
-  whenDecodeSettles(): Promise<void> | undefined;
+/**
+ * Records tokens a sequence has evaluated, as node-llama-cpp's own loop does after each decode: the sequence's
+ * cache bookkeeping (nextTokenIndex, compareContextTokens, adaptStateToTokens, clearHistory) reads these.
+ */
+export function recordEvaluated(sequence: LlamaContextSequence, tokens: Token[]): void {
+  const internals = sequence as unknown as { _contextTokens: Token[]; _nextTokenIndex: number };
+  internals._contextTokens.push(...tokens);
+  internals._nextTokenIndex += tokens.length;
+}
+
+/** The sampling settings of node-llama-cpp's native sampler (AddonSampler.applyConfig); absent ones are off. */
+export interface SamplerConfig {
+  temperature: number;
+  minP: number;
+  topK: number;
+  topP: number;
+  seed: number;
+  repeatPenalty?: number;
+  repeatPenaltyMaxTokens?: number;
+  repeatPenaltyTokens?: Uint32Array;
+  repeatPenaltyPresencePenalty?: number;
+  repeatPenaltyFrequencyPenalty?: number;
+  grammarEvaluationState?: LlamaGrammarEvaluationState;
+}
+
+/** One request's native sampler: its settings, its grammar's state and the tokens it accepted so far. */
+export interface NativeSampler {
+  readonly native: unknown;
+  applyConfig(config: SamplerConfig): void;
+  dispose(): void;
+}
+
+export function createSampler(model: LlamaModel): NativeSampler {
+  const internals = model as unknown as { _llama: { _bindings: { AddonSampler: new (model: unknown) => { applyConfig(config: object): void; dispose(): void } } }; _model: unknown };
+  const native = new internals._llama._bindings.AddonSampler(internals._model);
+  return {
+    native,
+    applyConfig: ({ grammarEvaluationState, ...config }) =>
+      native.applyConfig(grammarEvaluationState ? { ...config, grammarEvaluationState: (grammarEvaluationState as unknown as { _state: unknown })._state } : config),
+    dispose: () => native.dispose(),
+  };
 }

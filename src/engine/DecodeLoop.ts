@@ -86,9 +86,7 @@ export class DecodeLoop {
           const outputs = this.driver.addToBatch(submission.id, submission.sequence.nextTokenIndex, Uint32Array.from(chunk), wantsToken ? Uint32Array.of(chunk.length - 1) : new Uint32Array(0));
           if (wantsToken) outputIndexes.set(submission, outputs[0]);
         }
-        await this.driver.decodeBatch();
-        if (sampling.length === 0) return [];
-        return this.driver.sampleTokens(
+        return this.driver.decodeAndSample(
           sampling.map(({ submission }) => outputIndexes.get(submission)!),
           sampling.map(({ submission }) => submission.sampler!),
         );

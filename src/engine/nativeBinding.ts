@@ -198,13 +198,12 @@ export interface ContextDriver {
   initBatch(size: number): void;
   /** Adds a sequence's tokens at `firstTokenIndex`; returns the batch's output index of each of `logitIndexes`. */
   addToBatch(sequenceId: number, firstTokenIndex: number, tokens: Uint32Array, logitIndexes: Uint32Array): Uint32Array;
-  /** Runs the decode of the batch built since initBatch on the context's share of threads. */
-  decodeBatch(): Promise<void>;
   /**
-   * Samples each output of the last decode with its sampler, accepting the token into the sampler (grammar,
-   * penalties): one native call with the patched build, one per sequence with the prebuilt one. -1: none.
+   * Decodes the batch built since initBatch on the context's share of threads, then samples each of `outputIndexes`
+   * with its sampler, accepting the token into it (grammar, penalties); -1 where a sampler produced none. The
+   * patched build does both in one thread-pool job; the prebuilt binary in a decode job and a job per sampler.
    */
-  sampleTokens(outputIndexes: number[], samplers: NativeSampler[]): Promise<number[]>;
+  decodeAndSample(outputIndexes: number[], samplers: NativeSampler[]): Promise<number[]>;
   /** Runs one step under the context's lock (the one trims and adapter changes take) and keeps it from disposal. */
   exclusive<T>(work: () => Promise<T>): Promise<T>;
   /** Called when the loop falls idle: node-llama-cpp frees the context's reserved threads a moment later. */
@@ -217,7 +216,7 @@ interface LoopAddonContext {
   decodeBatch(): Promise<void>;
   setThreads(threads: number): void;
   sampleToken(outputIndex: number, sampler: unknown): Promise<number>;
-  sampleTokens?(outputIndexes: Int32Array, samplers: unknown[]): Promise<Int32Array>;
+  sampleTokens?(outputIndexes: Int32Array, samplers: unknown[], decodeFirst?: boolean): Promise<Int32Array>;
 }
 
 /** node-llama-cpp's bookkeeping around a decode, which its own batch loop does and adaptd's does alike. */
@@ -240,24 +239,25 @@ interface LoopContextInternals {
 export function contextDriver(context: LlamaContext): ContextDriver {
   const internals = context as unknown as LoopContextInternals;
   const addon = internals._ctx;
-  const sampleAll = addon.sampleTokens?.bind(addon);
+  // Looked up once: the patched build's method, or none (the prebuilt binary).
+  const sampleAll = typeof addon.sampleTokens === 'function' ? (indexes: Int32Array, samplers: unknown[], decodeFirst: boolean) => addon.sampleTokens!(indexes, samplers, decodeFirst) : undefined;
   return {
     batchSize: internals._batchSize,
     initBatch: (size) => addon.initBatch(size),
     addToBatch: (sequenceId, firstTokenIndex, tokens, logitIndexes) => addon.addToBatch(sequenceId, firstTokenIndex, tokens, logitIndexes),
-    async decodeBatch() {
+    async decodeAndSample(outputIndexes, samplers) {
       internals._reserveThreads();
       const allocation = internals._threadSplitterConsumer?.getAllocationToConsume();
       const [threads, share] = (allocation instanceof Promise ? await allocation : allocation) ?? [];
       try {
         if (threads != null) addon.setThreads(threads);
+        if (sampleAll && outputIndexes.length > 0) {
+          return Array.from(await sampleAll(Int32Array.from(outputIndexes), samplers.map((s) => s.native), true));
+        }
         await addon.decodeBatch();
       } finally {
         share?.dispose();
       }
-    },
-    async sampleTokens(outputIndexes, samplers) {
-      if (sampleAll) return Array.from(await sampleAll(Int32Array.from(outputIndexes), samplers.map((s) => s.native)));
       return Promise.all(outputIndexes.map((index, i) => addon.sampleToken(index, samplers[i].native)));
     },
     exclusive: (work) =>

@@ -48,12 +48,23 @@ async function countingEngine(t: Test, nativeEngine: 'off' | 'auto') {
   const lease = await engine.pool.acquire(adapters, prompt, new AbortController().signal);
   const context: LlamaContext = lease.sequence.context;
   lease.release();
-  const addon = (context as unknown as { _ctx: { decodeBatch(): Promise<void>; addToBatch(sequenceId: number, ...rest: unknown[]): unknown } })._ctx;
+  type Addon = {
+    decodeBatch(): Promise<void>;
+    addToBatch(sequenceId: number, ...rest: unknown[]): unknown;
+    sampleTokens?(indexes: unknown, samplers: unknown, decodeFirst?: boolean): Promise<unknown>;
+  };
+  const addon = (context as unknown as { _ctx: Addon })._ctx;
   const decode = addon.decodeBatch.bind(addon);
   const add = addon.addToBatch.bind(addon);
+  const sampleAll = addon.sampleTokens?.bind(addon);
   let markStarted = () => {};
   const decodes = { count: 0, started: new Promise<void>((resolve) => (markStarted = resolve)), batches: [[]] as number[][] };
+  const counted = () => (decodes.count++, decodes.batches.push([]), markStarted());
   Object.defineProperty(addon, 'addToBatch', { value: (sequenceId: number, ...rest: unknown[]) => (decodes.batches.at(-1)!.push(sequenceId), add(sequenceId, ...rest)), configurable: true });
-  Object.defineProperty(addon, 'decodeBatch', { value: () => (decodes.count++, decodes.batches.push([]), markStarted(), decode()), configurable: true });
+  Object.defineProperty(addon, 'decodeBatch', { value: () => (counted(), decode()), configurable: true });
+  // The patched build decodes and samples a step in one call (sampleTokens with decodeFirst).
+  if (sampleAll) {
+    Object.defineProperty(addon, 'sampleTokens', { value: (indexes: unknown, samplers: unknown, decodeFirst?: boolean) => (decodeFirst && counted(), sampleAll(indexes, samplers, decodeFirst)), configurable: true });
+  }
   return { decodes, answer: () => greedyAnswer(engine, adapters, prompt, TOKENS) };
 }

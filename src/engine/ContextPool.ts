@@ -117,8 +117,8 @@ export interface SequenceLease {
   sequence: LlamaContextSequence;
   /**
    * Runs the trimming of the sequence's cache to the new prompt (and, in the shared context, sets its adapters).
-   * Trims take the context's lock, which the batch loop takes for each step and lets go of between steps, so a
-   * request arriving while others generate waits for one decode at most.
+   * Trims take the context's lock, which the batch loop holds while it runs and lets go of after the step running
+   * now when a trim waits (`DecodeLoop.between`), so a request arriving while others generate waits for one decode.
    */
   prepare<T>(work: () => Promise<T>): Promise<T>;
   /** Evaluates tokens on the sequence in the context's batch loop (see `DecodeLoop.evaluate`). */
@@ -237,24 +237,25 @@ export class ContextPool {
     let released = false;
     return {
       sequence,
-      prepare: async (work) => {
-        if (shared) {
-          if (shared.cacheKeys.get(sequence) !== pooled.key) {
-            shared.cacheKeys.delete(sequence);
-            await sequence.clearHistory();
+      prepare: (work) =>
+        pooled.loop.between(async () => {
+          if (shared) {
+            if (shared.cacheKeys.get(sequence) !== pooled.key) {
+              shared.cacheKeys.delete(sequence);
+              await sequence.clearHistory();
+            }
+            const { handles, scales } = pooled.sequenceLoras!;
+            await withContextLock(shared.context, () => {
+              // Idle sequences drop their adapters here, under the lock this request takes anyway: an adapter
+              // no running request uses would otherwise stay in every decode's graph.
+              for (const idle of shared.freeSequences) if (shared.withAdapters.delete(idle)) setSequenceAdapters(shared.context, idle, [], []);
+              setSequenceAdapters(shared.context, sequence, handles, scales);
+              shared.withAdapters.add(sequence);
+            });
+            shared.cacheKeys.set(sequence, pooled.key);
           }
-          const { handles, scales } = pooled.sequenceLoras!;
-          await withContextLock(shared.context, () => {
-            // Idle sequences drop their adapters here, under the lock this request takes anyway: an adapter
-            // no running request uses would otherwise stay in every decode's graph.
-            for (const idle of shared.freeSequences) if (shared.withAdapters.delete(idle)) setSequenceAdapters(shared.context, idle, [], []);
-            setSequenceAdapters(shared.context, sequence, handles, scales);
-            shared.withAdapters.add(sequence);
-          });
-          shared.cacheKeys.set(sequence, pooled.key);
-        }
-        return work();
-      },
+          return work();
+        }),
       evaluate: (tokens, sampler, signal) => pooled.loop.evaluate(sequence, tokens, sampler, signal),
       release: () => {
         if (released) return;
@@ -344,14 +345,16 @@ export class ContextPool {
 
   /**
    * Before a set's weights are freed, no sequence may name them and no decode may be using them: the change is made
-   * under the context's lock, which the batch loop holds across each decode and lets go of between them.
+   * under the context's lock, which the batch loop lets go of after the step running now (`DecodeLoop.between`).
    */
   private async clearSharedSequences(): Promise<void> {
     const shared = this.sharedResolved;
     if (!shared) return;
-    await withContextLock(shared.context, () => {
-      for (const sequence of shared.freeSequences) if (shared.withAdapters.delete(sequence)) setSequenceAdapters(shared.context, sequence, [], []);
-    });
+    await shared.loop.between(() =>
+      withContextLock(shared.context, () => {
+        for (const sequence of shared.freeSequences) if (shared.withAdapters.delete(sequence)) setSequenceAdapters(shared.context, sequence, [], []);
+      }),
+    );
   }
 
   /**

@@ -27,6 +27,8 @@ interface Submission {
 export class DecodeLoop {
   private queued: Submission[] = [];
   private running = false;
+  /** Work waiting to take the context's lock between two steps (see `between`). */
+  private waitingForContext = 0;
 
   constructor(private readonly driver: ContextDriver) {}
 
@@ -46,13 +48,36 @@ export class DecodeLoop {
     });
   }
 
+  /**
+   * Runs work that takes the context's lock itself (a sequence's trim, its adapters) as soon as the step running now
+   * ends: the loop lets go of the lock and takes it back after the work.
+   */
+  async between<T>(work: () => Promise<T>): Promise<T> {
+    this.waitingForContext++;
+    try {
+      return await work();
+    } finally {
+      this.waitingForContext--;
+    }
+  }
+
   private async run(): Promise<void> {
     try {
       while (this.queued.length > 0) {
-        await this.step();
-        // The sequences that got their token queue the next one in the microtasks after it is handed out.
-        await new Promise((resolve) => setImmediate(resolve));
+        // Steps run under one hold of the context's lock while nothing else waits for it: taking it at every
+        // step cost about 0.1 ms of a 12 ms token.
+        await this.driver.exclusive(async () => {
+          do {
+            await this.step();
+            // The sequences that got their token queue the next one in the microtasks after it is handed out.
+            await new Promise((resolve) => setImmediate(resolve));
+          } while (this.queued.length > 0 && this.waitingForContext === 0);
+        });
+        if (this.waitingForContext > 0) await new Promise((resolve) => setImmediate(resolve));
       }
+    } catch (error) {
+      // The context could not be held (disposed): nothing queued can be evaluated.
+      for (const submission of this.queued.splice(0)) submission.reject(error);
     } finally {
       this.running = false;
       this.driver.idle();
@@ -78,19 +103,17 @@ export class DecodeLoop {
     let sampled: number[];
     const sampling = inBatch.filter(({ submission, chunk }) => submission.sampler && chunk.length === submission.tokens.length);
     try {
-      sampled = await this.driver.exclusive(async () => {
-        this.driver.initBatch(inBatch.reduce((sum, { chunk }) => sum + chunk.length, 0));
-        const outputIndexes = new Map<Submission, number>();
-        for (const { submission, chunk } of inBatch) {
-          const wantsToken = sampling.some((s) => s.submission === submission);
-          const outputs = this.driver.addToBatch(submission.id, submission.sequence.nextTokenIndex, Uint32Array.from(chunk), wantsToken ? Uint32Array.of(chunk.length - 1) : new Uint32Array(0));
-          if (wantsToken) outputIndexes.set(submission, outputs[0]);
-        }
-        return this.driver.decodeAndSample(
-          sampling.map(({ submission }) => outputIndexes.get(submission)!),
-          sampling.map(({ submission }) => submission.sampler!),
-        );
-      });
+      this.driver.initBatch(inBatch.reduce((sum, { chunk }) => sum + chunk.length, 0));
+      const outputIndexes = new Map<Submission, number>();
+      for (const { submission, chunk } of inBatch) {
+        const wantsToken = sampling.some((s) => s.submission === submission);
+        const outputs = this.driver.addToBatch(submission.id, submission.sequence.nextTokenIndex, Uint32Array.from(chunk), wantsToken ? Uint32Array.of(chunk.length - 1) : new Uint32Array(0));
+        if (wantsToken) outputIndexes.set(submission, outputs[0]);
+      }
+      sampled = await this.driver.decodeAndSample(
+        sampling.map(({ submission }) => outputIndexes.get(submission)!),
+        sampling.map(({ submission }) => submission.sampler!),
+      );
     } catch (error) {
       // A failed decode leaves these sequences' caches unknown: their requests fail, the others go on.
       for (const { submission } of inBatch) submission.reject(error);

@@ -204,7 +204,7 @@ export interface ContextDriver {
    * patched build does both in one thread-pool job; the prebuilt binary in a decode job and a job per sampler.
    */
   decodeAndSample(outputIndexes: number[], samplers: NativeSampler[]): Promise<number[]>;
-  /** Runs one step under the context's lock (the one trims and adapter changes take) and keeps it from disposal. */
+  /** Runs steps under the context's lock (the one trims and adapter changes take) and keeps it from disposal. */
   exclusive<T>(work: () => Promise<T>): Promise<T>;
   /** Called when the loop falls idle: node-llama-cpp frees the context's reserved threads a moment later. */
   idle(): void;

@@ -5,8 +5,8 @@ import { startTestServer } from '../helpers/testServer.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 // A request that lands on a used sequence first trims its cache to the new prompt. node-llama-cpp trims under the
-// context's lock, which its batch loop holds while any sequence keeps generating; the engine pauses generating
-// requests so the trim can run, instead of letting the newcomer wait for all of them to finish.
+// context's lock, which adaptd's batch loop holds while any sequence keeps generating; a trim asks the loop to let
+// go of it after the step running now, instead of letting the newcomer wait for all of them to finish.
 const models = ensureTestModels();
 const server = await startTestServer({ model: models.behaviourModel, 'model-id': 'base', 'context-size': 1024, parallel: 3 });
 t.teardown(() => server.close());

@@ -5,11 +5,13 @@
  * context, with no server, scheduler or HTTP: the most a server built on this binding can get per step.
  *
  *   npx tsx scripts/measure-decode-step.ts [--native auto|off] [--batches 1,4,8] [--steps 64] [--threads N] [--adapters N]
+ *                                          [--temperature T]
  *
  * --adapters N (patched build): sequence s decodes under the benchmark's LoRA s mod N (0: none), set per sequence as
  * the server does, so one adapter against N mixed shows what mixing costs a decode.
  *
- * Uses the 150M benchmark model (generated once under models/generated/bench). Greedy sampling, as the benchmark.
+ * Uses the 150M benchmark model (generated once under models/generated/bench). Greedy sampling, as the benchmark,
+ * unless --temperature is above 0 (then top-k 40 and top-p 0.95, node-llama-cpp's defaults, as adaptd samples).
  */
 import { parseArgs } from 'node:util';
 import { LlamaLogLevel } from 'node-llama-cpp';
@@ -37,6 +39,7 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '64' },
     threads: { type: 'string' },
     adapters: { type: 'string', default: '0' },
+    temperature: { type: 'string', default: '0' },
   },
 });
 const threads = values.threads ? Number(values.threads) : availableCpus();
@@ -58,7 +61,7 @@ for (const size of values.batches.split(',').map(Number)) {
   for (let s = 0; s < size && loras.length > 0; s++) addon.setSequenceLoras!(s, [loras[s % loras.length]], [1]);
   const samplers = Array.from({ length: size }, () => {
     const sampler = new bindings.AddonSampler((model as unknown as { _model: unknown })._model);
-    sampler.applyConfig({ temperature: 0, topK: 40, topP: 0.95, minP: 0, seed: 1 });
+    sampler.applyConfig({ temperature: Number(values.temperature), topK: 40, topP: 0.95, minP: 0, seed: 1 });
     return sampler;
   });
   const positions = new Array<number>(size).fill(0);

@@ -20,19 +20,31 @@ export interface DecodeStats {
   errors: string[];
 }
 
-/** One stream, a short prompt, `maxTokens` tokens: the median of `runs` runs after one untimed warm-up. */
-export async function decodeWorkload(target: BenchTarget, maxTokens: number, runs: number): Promise<DecodeStats> {
-  await sendChat(target.url, { ...decodeRequest(8, 99), ...target.select(undefined) });
-  const outcomes: RequestOutcome[] = [];
-  for (let run = 0; run < runs; run++) outcomes.push(await sendChat(target.url, { ...decodeRequest(maxTokens, run), ...target.select(undefined) }));
-  const answered = outcomes.filter((o) => o.ok);
-  return {
-    runs,
-    tokensPerSecond: median(answered.map((o) => (o.completionTokens ?? 0) / (o.latencyMs / 1000))),
-    shortAnswers: answered.filter((o) => o.completionTokens !== maxTokens).length,
-    failed: outcomes.length - answered.length,
-    errors: [...new Set(outcomes.filter((o) => !o.ok).map((o) => o.error ?? 'unknown error'))],
+/**
+ * One stream, a short prompt, `maxTokens` tokens: for each target, the median of `runs` runs after one untimed
+ * warm-up. The targets take turns run by run (who goes first alternating): one stream's speed on a shared machine
+ * drifts by 5-10% from one minute to the next, and a target's runs all taken in another minute than the other's
+ * moved this ratio between 0.92 and 1.03 in three runs of this workload alone.
+ */
+export async function decodeWorkload(targets: BenchTarget[], maxTokens: number, runs: number): Promise<Map<BenchTarget, DecodeStats>> {
+  for (const target of targets) await sendChat(target.url, { ...decodeRequest(8, 99), ...target.select(undefined) });
+  const outcomes = new Map<BenchTarget, RequestOutcome[]>(targets.map((target) => [target, []]));
+  for (let run = 0; run < runs; run++) {
+    for (const target of run % 2 === 0 ? targets : [...targets].reverse()) {
+      outcomes.get(target)!.push(await sendChat(target.url, { ...decodeRequest(maxTokens, run), ...target.select(undefined) }));
+    }
+  }
+  const summary = (all: RequestOutcome[]): DecodeStats => {
+    const answered = all.filter((o) => o.ok);
+    return {
+      runs,
+      tokensPerSecond: median(answered.map((o) => (o.completionTokens ?? 0) / (o.latencyMs / 1000))),
+      shortAnswers: answered.filter((o) => o.completionTokens !== maxTokens).length,
+      failed: all.length - answered.length,
+      errors: [...new Set(all.filter((o) => !o.ok).map((o) => o.error ?? 'unknown error'))],
+    };
   };
+  return new Map(targets.map((target) => [target, summary(outcomes.get(target)!)]));
 }
 
 export interface RedactorLoad {

@@ -9,7 +9,7 @@ import { rateFigure, type BenchCheck, type BenchFigure, type BenchReport } from 
 import { alternatingAdapters, benchDocuments, redactorPrompt } from './benchRequests.js';
 import { performanceEnvironment, processMemory, startAdaptd, startLlamaServer, type BenchTarget, type BenchTargetName, type ServerSettings } from './benchServers.js';
 import type { WorkloadStats } from './benchStats.js';
-import { aggregateWorkload, churnWorkload, decodeWorkload, firstTokenWorkload, redactorWorkload, type BenchInputs } from './benchWorkloads.js';
+import { aggregateWorkload, churnWorkload, decodeWorkload, firstTokenWorkload, redactorWorkload, type BenchInputs, type DecodeStats } from './benchWorkloads.js';
 import { findOrBuildLlamaServer } from './llamaServerBinary.js';
 
 export interface BenchOptions {
@@ -73,7 +73,7 @@ function benchPlan(options: BenchOptions): BenchPlan {
   return {
     adapterCount,
     decodeTokens: options.quick ? 16 : 128,
-    decodeRuns: options.quick ? 1 : 3,
+    decodeRuns: options.quick ? 1 : 5,
     redactorTokens: options.quick ? 8 : 32,
     requests: options.quick ? Math.min(options.requests, 4) : options.requests,
     concurrencies,
@@ -180,7 +180,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       `${s.requestsPerSecond.toFixed(2)} req/s, p50 ${s.p50Ms?.toFixed(0)} ms, p95 ${s.p95Ms?.toFixed(0)} ms, ${s.failed} failed, prompt ${s.promptTokens} tokens`;
 
     if (runs('decode')) {
-    const decode = await eachTarget('decode', (t) => decodeWorkload(t, plan.decodeTokens, plan.decodeRuns), (d) => `${d.tokensPerSecond?.toFixed(1)} tokens/s`);
+    log(`decode: ${[...targets.keys()].join(' and ')} taking turns ...`);
+    const decodeStats = await decodeWorkload([...targets.values()], plan.decodeTokens, plan.decodeRuns);
+    const decode: Partial<Record<BenchTargetName, DecodeStats>> = {};
+    for (const [target, stats] of decodeStats) {
+      decode[target.name] = stats;
+      log(`${target.name}: decode: ${stats.tokensPerSecond?.toFixed(1)} tokens/s`);
+    }
     figures.push({ workload: `decode, one stream, ${plan.decodeTokens} tokens`, metric: 'tokens/s', better: 'higher', ...pair(decode, (d) => d.tokensPerSecond), target: 0.95 });
     for (const [name, d] of Object.entries(decode)) {
       if (d.failed > 0) warnings.push(`${name}, decode: ${d.failed} runs failed (${d.errors.join('; ')})`);

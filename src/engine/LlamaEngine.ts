@@ -65,7 +65,7 @@ export interface SamplingOptions {
  * adaptd before): top-k 40 and top-p 0.95, narrowed by a request's own top_p below 1; greedy at temperature 0. A
  * request without a seed gets the current second, as there.
  */
-export function samplerConfig(sampling: SamplingOptions, grammarEvaluationState?: LlamaGrammarEvaluationState): SamplerConfig {
+function samplerConfig(sampling: SamplingOptions, grammarEvaluationState?: LlamaGrammarEvaluationState): SamplerConfig {
   return {
     temperature: sampling.temperature,
     minP: 0,
@@ -77,7 +77,7 @@ export function samplerConfig(sampling: SamplingOptions, grammarEvaluationState?
 }
 
 /** Presence and frequency penalties over `answerSoFar` (at least the last 64 tokens, all of a longer answer). */
-export function penaltyConfig(settings: SamplerConfig, sampling: SamplingOptions, answerSoFar: Token[]): SamplerConfig {
+function penaltyConfig(settings: SamplerConfig, sampling: SamplingOptions, answerSoFar: Token[]): SamplerConfig {
   return {
     ...settings,
     repeatPenalty: 1,

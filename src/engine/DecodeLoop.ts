@@ -93,42 +93,44 @@ export class DecodeLoop {
       waiting.map((s) => s.tokens.length),
       this.driver.batchSize,
     );
+    // A submission wants its token from this step when its last tokens are in it.
     const inBatch = waiting
-      .map((submission, i) => ({ submission, chunk: submission.tokens.slice(0, shares[i]) }))
+      .map((submission, i) => ({ submission, chunk: submission.tokens.slice(0, shares[i]), sampledAt: -1 }))
       .filter(({ chunk }) => chunk.length > 0)
       .sort((a, b) => a.submission.id - b.submission.id);
     // What does not fit waits for the next step, ahead of anything queued meanwhile.
     this.queued = waiting.filter((s, i) => shares[i] < s.tokens.length);
 
     let sampled: number[];
-    const sampling = inBatch.filter(({ submission, chunk }) => submission.sampler && chunk.length === submission.tokens.length);
     try {
       this.driver.initBatch(inBatch.reduce((sum, { chunk }) => sum + chunk.length, 0));
-      const outputIndexes = new Map<Submission, number>();
-      for (const { submission, chunk } of inBatch) {
-        const wantsToken = sampling.some((s) => s.submission === submission);
+      const outputIndexes: number[] = [];
+      const samplers: NativeSampler[] = [];
+      for (const entry of inBatch) {
+        const { submission, chunk } = entry;
+        const wantsToken = submission.sampler !== undefined && chunk.length === submission.tokens.length;
         const outputs = this.driver.addToBatch(submission.id, submission.sequence.nextTokenIndex, Uint32Array.from(chunk), wantsToken ? Uint32Array.of(chunk.length - 1) : new Uint32Array(0));
-        if (wantsToken) outputIndexes.set(submission, outputs[0]);
+        if (!wantsToken) continue;
+        entry.sampledAt = outputIndexes.length;
+        outputIndexes.push(outputs[0]);
+        samplers.push(submission.sampler!);
       }
-      sampled = await this.driver.decodeAndSample(
-        sampling.map(({ submission }) => outputIndexes.get(submission)!),
-        sampling.map(({ submission }) => submission.sampler!),
-      );
+      sampled = await this.driver.decodeAndSample(outputIndexes, samplers);
     } catch (error) {
       // A failed decode leaves these sequences' caches unknown: their requests fail, the others go on.
       for (const { submission } of inBatch) submission.reject(error);
       this.queued = this.queued.filter((s) => !inBatch.some(({ submission }) => submission === s));
       return;
     }
-    for (const { submission, chunk } of inBatch) {
+    for (const { submission, chunk, sampledAt } of inBatch) {
       recordEvaluated(submission.sequence, chunk);
       submission.tokens = submission.tokens.slice(chunk.length);
       if (submission.tokens.length > 0) continue;
-      if (!submission.sampler) {
+      if (sampledAt === -1) {
         submission.resolve(undefined);
         continue;
       }
-      const token = sampled[sampling.findIndex((s) => s.submission === submission)];
+      const token = sampled[sampledAt];
       if (token === -1) submission.reject(new Error('the sampler produced no token'));
       else submission.resolve(token as Token);
     }
